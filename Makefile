@@ -1,0 +1,94 @@
+# SCNN: one build. `make` builds ./scnn; `make test` and `make bench` set up everything they need.
+# Options: SANITIZE=1 (ASan+UBSan, build-san/), OPENMP=0 (no OpenMP, no omp backend),
+#          CI=true (warnings are errors).
+CC      ?= gcc
+CXX     ?= g++
+OPENMP  ?= 1
+SANITIZE ?= 0
+
+CFLAGS_COMMON := -std=c11 -O2 -g -Wall -Wextra -Wshadow -Wno-unused-parameter \
+                 -D_GNU_SOURCE -Iinclude -I. -MMD -MP
+LDLIBS  := -lz -lpng -lm
+ifeq ($(CI),true)
+  CFLAGS_COMMON += -Werror
+endif
+
+BUILD := build
+ifeq ($(SANITIZE),1)
+  BUILD := build-san
+  CFLAGS_COMMON += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+  LDFLAGS += -fsanitize=address,undefined
+endif
+ifeq ($(OPENMP),0)
+  BUILD := $(BUILD)-noomp
+endif
+
+# Only the avx2 and omp kernels get -mavx2 -mfma: the choice is made at run time.
+SIMD_FLAGS := -mavx2 -mfma
+OMP_FLAGS  :=
+ifeq ($(OPENMP),1)
+  OMP_FLAGS := -fopenmp
+  LDFLAGS   += -fopenmp
+endif
+
+LIB_SRC := $(wildcard kernels/*.c kernels/naive/*.c kernels/im2col/*.c model/*.c datasets/*.c)
+AVX_SRC := $(wildcard kernels/avx2/*.c)
+OMP_SRC := $(if $(filter 1,$(OPENMP)),$(wildcard kernels/omp/*.c))
+ALL_LIB_SRC := $(LIB_SRC) $(AVX_SRC) $(OMP_SRC)
+LIB_OBJ := $(ALL_LIB_SRC:%.c=$(BUILD)/%.o)
+LIB     := $(BUILD)/libscnn.a
+
+TEST_SRC  := $(wildcard tests/test_*.c)
+TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TEST_UTIL := $(BUILD)/tests/testutil.o
+
+SCNN := $(BUILD)/scnn
+
+.PHONY: all deps data test bench clean help
+all: $(SCNN) scnn
+
+scnn: $(SCNN)
+	@if [ "$(BUILD)" = build ]; then ln -sf $(SCNN) scnn; fi
+
+$(BUILD)/kernels/avx2/%.o: kernels/avx2/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(SIMD_FLAGS) -c $< -o $@
+$(BUILD)/kernels/omp/%.o: kernels/omp/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(SIMD_FLAGS) $(OMP_FLAGS) -c $< -o $@
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(SCNN): $(BUILD)/tools/scnn.o $(LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_UTIL) $(LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+
+deps:
+	@sh datasets/deps.sh
+
+data: deps
+	@sh datasets/fetch.sh
+
+# Each test binary runs under `timeout`; tests/run.sh prints one summary line.
+test: data
+	@$(MAKE) --no-print-directory $(SCNN) $(TEST_BIN)
+	@SCNN_BIN=$(abspath $(SCNN)) SANITIZE=$(SANITIZE) OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} \
+	  sh tests/run.sh $(TEST_BIN)
+
+bench: data all
+	@sh bench/run.sh
+
+clean:
+	rm -rf build build-san build-noomp build-san-noomp scnn
+
+help:
+	@sed -n '1,4p' Makefile
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,155 @@
+/* SCNN public API: status codes, data sets, randomness, the model, checkpoints, training. */
+#ifndef SCNN_H
+#define SCNN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend.h"
+
+#define SCNN_IMG_H 28
+#define SCNN_IMG_W 28
+#define SCNN_PIXELS (SCNN_IMG_H * SCNN_IMG_W)
+#define SCNN_CLASSES 10
+
+/* ---- status and errors ------------------------------------------------------------------- */
+
+typedef enum scnn_status {
+    SCNN_OK = 0,
+    SCNN_ERR_IO,          /* open/read/write failed */
+    SCNN_ERR_FORMAT,      /* a file is malformed (bad magic, truncated, inconsistent) */
+    SCNN_ERR_CHECKSUM,    /* checksum mismatch: the file is corrupt */
+    SCNN_ERR_VERSION,     /* a format version this build cannot read */
+    SCNN_ERR_SHAPE,       /* dimensions do not match what was expected */
+    SCNN_ERR_NOMEM,
+    SCNN_ERR_ARG,         /* bad argument or option */
+    SCNN_ERR_BACKEND,     /* unknown or unavailable backend */
+} scnn_status;
+
+const char *scnn_status_name(scnn_status s);
+/* Functions that return a status other than SCNN_OK leave a one-line message here
+ * (thread-local; the last failure wins). */
+const char *scnn_last_error(void);
+/* Sets the message and returns s, so that failures read: return scnn_fail(SCNN_ERR_IO, "..."). */
+scnn_status scnn_fail(scnn_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- data sets (datasets/) ------------------------------------------------------------------ */
+
+typedef struct scnn_dataset {
+    size_t n;             /* number of images */
+    int rows, cols;       /* 28, 28 */
+    uint8_t *images;      /* [n, rows*cols], 0..255 */
+    uint8_t *labels;      /* [n], 0..9 */
+} scnn_dataset;
+
+/* Reads an IDX image file and its label file (plain or gzip). Validates magic, type, rank,
+ * dimensions (28x28), counts, exact length and labels 0..9 before trusting anything. */
+scnn_status scnn_idx_load(scnn_dataset *ds, const char *images_path, const char *labels_path);
+/* Loads "train" or "t10k" from dir, which holds {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]. */
+scnn_status scnn_dataset_load_dir(scnn_dataset *ds, const char *dir, const char *part);
+/* The directory of a named data set: $SCNN_DATA/idx/<name> or data/idx/<name>. */
+void scnn_dataset_dir(char *buf, size_t len, const char *name);
+void scnn_dataset_free(scnn_dataset *ds);
+/* Class names of a data set ("fashion_mnist" or "mnist"). */
+const char *const *scnn_class_names(const char *dataset);
+
+/* ---- randomness (model/rng.c) --------------------------------------------------------------- */
+
+/* Counter-based: the same (seed, purpose, step, index) always gives the same number, whatever
+ * the backend, thread count, or where a run was resumed. */
+enum scnn_rng_purpose {
+    SCNN_RNG_INIT = 1,     /* step = parameter index */
+    SCNN_RNG_SPLIT = 2,    /* train/validation split */
+    SCNN_RNG_SHUFFLE = 3,  /* step = epoch */
+    SCNN_RNG_DROPOUT = 4,  /* purpose + layer: step = optimiser step */
+    SCNN_RNG_AUGMENT = 16,
+};
+uint64_t scnn_rng_u64(uint64_t seed, uint64_t purpose, uint64_t step, uint64_t index);
+/* Uniform in [0,1) with 24 random bits. */
+float scnn_rng_uniform(uint64_t seed, uint64_t purpose, uint64_t step, uint64_t index);
+/* perm[0..n) = a seeded random permutation of 0..n-1 (Fisher-Yates). */
+void scnn_rng_permutation(uint32_t *perm, size_t n, uint64_t seed, uint64_t purpose, uint64_t step);
+
+/* ---- the model (model/) --------------------------------------------------------------------- */
+
+typedef struct scnn_param {
+    const char *name;     /* Keras-like: "conv2d/kernel", "batch_normalization/moving_mean" */
+    int rank;
+    int dims[4];
+    size_t size;
+    bool trainable;
+    float *w;             /* value */
+    float *g;             /* gradient (trainable only) */
+    float *m, *v;         /* Adam moments (trainable only) */
+} scnn_param;
+
+typedef struct scnn_model scnn_model;
+
+/* A model for batches of at most max_batch images, its weights initialised from seed (Glorot
+ * uniform kernels, zero biases, BatchNorm gamma 1, beta 0, moving mean 0, variance 1), running
+ * its kernels on backend be. Workspaces are allocated here, once. */
+scnn_status scnn_model_create(scnn_model **out, int max_batch, const scnn_backend *be,
+                              uint64_t seed);
+void scnn_model_free(scnn_model *m);
+int scnn_model_param_count(const scnn_model *m);
+scnn_param *scnn_model_param(scnn_model *m, int i);
+scnn_param *scnn_model_param_by_name(scnn_model *m, const char *name);
+size_t scnn_model_num_weights(const scnn_model *m, bool trainable);
+/* Writes the Keras-like summary table (layer, output shape, params, totals). */
+void scnn_model_summary(const scnn_model *m, void *file /* FILE* */);
+/* Training step counter (Adam's t; keys the dropout masks). */
+uint64_t scnn_model_step(const scnn_model *m);
+void scnn_model_set_step(scnn_model *m, uint64_t step);
+/* Dropout on (default) or off in training mode (the golden test turns it off). */
+void scnn_model_set_dropout(scnn_model *m, bool on);
+
+/* x [n,28,28,1] in [0,1] -> logits [n,10]. training: batch statistics (updating the running
+ * ones) and dropout; otherwise running statistics and no dropout. */
+void scnn_model_forward(scnn_model *m, const float *x, int n, bool training, float *logits);
+/* After a training forward on the same batch: loss (clipped, as Keras reports) and every
+ * trainable parameter's gradient; probs [n,10] may be NULL. */
+float scnn_model_backward(scnn_model *m, const uint8_t *labels, float *probs);
+/* One Adam step (lr 1e-3, beta 0.9/0.999, eps 1e-7) with the gradients; increments the step. */
+void scnn_model_adam(scnn_model *m);
+/* Convenience: uint8 images -> floats, forward (training), backward, Adam. Returns the loss;
+ * *correct gets the number of right predictions in the batch. */
+float scnn_model_train_batch(scnn_model *m, const uint8_t *images, const uint8_t *labels, int n,
+                             int *correct);
+/* Inference over a whole set in batches: mean loss, accuracy, and (optional) predictions [n]
+ * and probabilities [n,10]. */
+void scnn_model_evaluate(scnn_model *m, const uint8_t *images, const uint8_t *labels, size_t n,
+                         double *loss, double *acc, uint8_t *pred, float *probs);
+/* uint8 [n*784] -> float [n*784] scaled by 1/255 */
+void scnn_images_to_float(const uint8_t *src, size_t count, float *dst);
+
+/* ---- checkpoints (model/checkpoint.c) -------------------------------------------------------- */
+
+/* Metadata stored beside the weights. Strings are NUL-terminated, at most 255 bytes. */
+typedef struct scnn_ckpt_meta {
+    char dataset[64];
+    char protocol[32];
+    char backend[32];
+    char git_rev[64];
+    char data_sha256[65];
+    uint64_t seed;
+    int32_t epoch;        /* epoch the weights are from (1-based; 0: untrained) */
+    int32_t iteration;
+    uint64_t step;        /* optimiser steps taken */
+    double val_loss, val_acc;
+} scnn_ckpt_meta;
+
+/* Atomic: writes path.tmp, fsyncs, renames over path. */
+scnn_status scnn_checkpoint_save(const char *path, scnn_model *m, const scnn_ckpt_meta *meta);
+/* Validates everything (magic, version, length, checksum, layer/shape table) before it changes
+ * the model; on failure the model is untouched. meta may be NULL. */
+scnn_status scnn_checkpoint_load(const char *path, scnn_model *m, scnn_ckpt_meta *meta);
+
+/* ---- misc ------------------------------------------------------------------------------------ */
+
+/* sha256 of a buffer as 64 hex digits + NUL. */
+void scnn_sha256_hex(const void *data, size_t len, char out[65]);
+/* Monotonic wall-clock seconds. */
+double scnn_now(void);
+
+#endif
