@@ -44,7 +44,7 @@ TEST_UTIL := $(BUILD)/tests/testutil.o
 
 SCNN := $(BUILD)/scnn
 
-.PHONY: all deps data test bench clean help
+.PHONY: all deps data test bench clean help FORCE
 all: $(SCNN) scnn
 
 scnn: $(SCNN)
@@ -56,6 +56,12 @@ $(BUILD)/kernels/avx2/%.o: kernels/avx2/%.c
 $(BUILD)/kernels/omp/%.o: kernels/omp/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) $(SIMD_FLAGS) $(OMP_FLAGS) -c $< -o $@
+GIT_REV := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
+$(BUILD)/model/version.o: model/version.c FORCE
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -DSCNN_GIT_REV='"$(GIT_REV)"' -c $< -o $@
+FORCE:
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -c $< -o $@

@@ -101,6 +101,8 @@ void scnn_model_summary(const scnn_model *m, void *file /* FILE* */);
 /* Training step counter (Adam's t; keys the dropout masks). */
 uint64_t scnn_model_step(const scnn_model *m);
 void scnn_model_set_step(scnn_model *m, uint64_t step);
+/* Name of the backend the model runs on. */
+const char *scnn_model_backend_name(const scnn_model *m);
 /* Dropout on (default) or off in training mode (the golden test turns it off). */
 void scnn_model_set_dropout(scnn_model *m, bool on);
 
@@ -145,10 +147,50 @@ scnn_status scnn_checkpoint_save(const char *path, scnn_model *m, const scnn_ckp
  * the model; on failure the model is untouched. meta may be NULL. */
 scnn_status scnn_checkpoint_load(const char *path, scnn_model *m, scnn_ckpt_meta *meta);
 
+/* ---- training and evaluation (model/train.c, model/metrics.c) ------------------------------ */
+
+typedef struct scnn_train_opts {
+    const char *dataset;          /* "fashion_mnist" (default) or "mnist" */
+    const char *data_dir;         /* IDX folder; NULL: scnn_dataset_dir(dataset) */
+    int epochs;                   /* 80 */
+    int batch;                    /* 250 */
+    size_t limit;                 /* first N training originals (0: all) */
+    size_t test_limit;            /* first N test images (0: all) */
+    double val_split;             /* 0.2 */
+    uint64_t seed;                /* 1 */
+    const char *out_dir;          /* run directory */
+    const scnn_backend *backend;
+    bool progress;                /* live progress bar (stdout is a terminal) */
+} scnn_train_opts;
+
+void scnn_train_opts_default(scnn_train_opts *o);
+/* Trains as the options say, writes out_dir/iter-0/{history.csv,best.ckpt} and
+ * out_dir/summary.json, and evaluates the kept checkpoint on the test set. */
+scnn_status scnn_train_run(const scnn_train_opts *o);
+
+/* Confusion matrix and per-class scores. */
+typedef struct scnn_class_report {
+    uint32_t confusion[SCNN_CLASSES][SCNN_CLASSES];  /* [true][predicted] */
+    double precision[SCNN_CLASSES], recall[SCNN_CLASSES], f1[SCNN_CLASSES];
+    uint32_t support[SCNN_CLASSES];
+    double accuracy, macro_f1, weighted_f1;
+} scnn_class_report;
+void scnn_class_report_compute(scnn_class_report *r, const uint8_t *labels, const uint8_t *pred,
+                               size_t n);
+/* Prints the confusion matrix and a scikit-learn-like classification report. */
+void scnn_class_report_print(const scnn_class_report *r, const char *const *class_names,
+                             void *file /* FILE* */);
+
 /* ---- misc ------------------------------------------------------------------------------------ */
 
 /* sha256 of a buffer as 64 hex digits + NUL. */
 void scnn_sha256_hex(const void *data, size_t len, char out[65]);
+/* mkdir -p */
+scnn_status scnn_mkdirs(const char *path);
+/* Writes a whole file atomically: path.tmp.<pid>, fsync, rename over path, fsync the directory. */
+scnn_status scnn_write_atomic(const char *path, const void *data, size_t len);
+/* The git revision this program was built from ("unknown" outside a checkout). */
+const char *scnn_git_rev(void);
 /* Monotonic wall-clock seconds. */
 double scnn_now(void);
 

@@ -1,5 +1,6 @@
 #include "testutil.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,4 +98,125 @@ const char *tu_data_dir(const char *dataset)
     which ^= 1;
     scnn_dataset_dir(buf[which], sizeof buf[which], dataset);
     return buf[which];
+}
+
+/* ---- parity harness ------------------------------------------------------------------------ */
+
+static double rms_finite(const float *x, size_t n)
+{
+    double s = 0;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(x[i])) {
+            s += (double)x[i] * x[i];
+            m++;
+        }
+    return m ? sqrt(s / (double)m) : 0.0;
+}
+
+/* err / scale of element i, Inf if either value is not finite */
+static double rel_err(float got, float ref, double rms)
+{
+    if (!isfinite(got) || !isfinite(ref))
+        return INFINITY;
+    const double err = fabs((double)got - (double)ref);
+    const double scale = fmax(fabs((double)ref), rms);
+    if (err == 0)
+        return 0;
+    return scale > 0 ? err / scale : INFINITY;
+}
+
+double tu_max_rel_err(const float *got, const float *ref, size_t n)
+{
+    const double rms = rms_finite(ref, n);
+    double worst = 0;
+    for (size_t i = 0; i < n; i++)
+        worst = fmax(worst, rel_err(got[i], ref[i], rms));
+    return worst;
+}
+
+bool tu_check_close(const char *what, const float *got, const float *ref, size_t n,
+                    double rel_tol, char *msg, size_t msglen)
+{
+    const double rms = rms_finite(ref, n);
+    size_t bad = 0, first = 0;
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double e = rel_err(got[i], ref[i], rms);
+        const bool ok = rel_tol == 0 ? isfinite(got[i]) && isfinite(ref[i]) && got[i] == ref[i]
+                                     : e <= rel_tol;
+        worst = fmax(worst, e);
+        if (!ok && bad++ == 0)
+            first = i;
+    }
+    if (bad && msg && msglen)
+        snprintf(msg, msglen,
+                 "%s: %zu of %zu elements differ; first at [%zu]: got %.9g, ref %.9g "
+                 "(max rel err %.3g, tolerance %.3g, rms(ref) %.3g)",
+                 what, bad, n, first, (double)got[first], (double)ref[first], worst, rel_tol, rms);
+    else if (msg && msglen)
+        snprintf(msg, msglen, "%s: %zu elements match (max rel err %.3g)", what, n, worst);
+    return bad == 0;
+}
+
+void tu_assert_close_at(const char *file, int line, const char *what, const float *got,
+                        const float *ref, size_t n, double rel_tol)
+{
+    char msg[512];
+    if (!tu_check_close(what, got, ref, n, rel_tol, msg, sizeof msg)) {
+        print_error("ERROR: %s\n", msg);
+        _fail(file, line);
+    }
+}
+
+void tu_assert_same_bits_at(const char *file, int line, const char *what, const float *got,
+                            const float *ref, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(&got[i], &ref[i], sizeof(float)) != 0) {
+            print_error("ERROR: %s: not bitwise identical at [%zu]: %.9g vs %.9g\n", what, i,
+                        (double)got[i], (double)ref[i]);
+            _fail(file, line);
+        }
+}
+
+/* splitmix64 of (seed, i): independent of the library's generator, so the tests do not
+ * depend on the code they test. */
+uint64_t tu_rand_u64(uint64_t seed, uint64_t i)
+{
+    uint64_t z = seed * 0x9e3779b97f4a7c15ull + i + 0x632be59bd9b4e019ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z = (z ^ (z >> 31)) * 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 29)) * 0xbf58476d1ce4e5b9ull;
+    return z ^ (z >> 32);
+}
+
+void tu_fill_uniform(float *x, size_t n, uint64_t seed)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)((double)(tu_rand_u64(seed, i) >> 40) / (double)(1 << 23) - 1.0);
+}
+
+void tu_fill_int(float *x, size_t n, uint64_t seed, int lo, int hi)
+{
+    const uint64_t span = (uint64_t)((int64_t)hi - lo + 1);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)(lo + (int64_t)(tu_rand_u64(seed, i) % span));
+}
+
+float *tu_new_uniform(size_t n, uint64_t seed)
+{
+    float *x = malloc((n ? n : 1) * sizeof *x);
+    assert_non_null(x);
+    tu_fill_uniform(x, n, seed);
+    return x;
+}
+
+float *tu_new_int(size_t n, uint64_t seed, int lo, int hi)
+{
+    float *x = malloc((n ? n : 1) * sizeof *x);
+    assert_non_null(x);
+    tu_fill_int(x, n, seed, lo, hi);
+    return x;
 }

@@ -5,6 +5,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
@@ -22,5 +23,39 @@ void tu_write_file(const char *path, const void *data, size_t len);
 void *tu_read_file(const char *path, size_t *len);
 /* The fetched data directory for a data set (data/idx/<name> or $SCNN_DATA/idx/<name>). */
 const char *tu_data_dir(const char *dataset);
+
+/* ---- parity harness ------------------------------------------------------------------------
+ * Compares a kernel's output (got) with the reference's (ref), ggml-style: any NaN/Inf in either
+ * fails, and so does any element with |got - ref| > rel_tol * max(|ref|, rms(ref)) (the rms floor
+ * keeps elements near zero from demanding impossible relative accuracy). rel_tol == 0 demands
+ * exact equality (use it with tu_fill_int inputs, whose float32 sums are exact). */
+
+/* The worst element of a comparison: err / (rel_tol's scale at that element); Inf if an
+ * element is not finite. */
+double tu_max_rel_err(const float *got, const float *ref, size_t n);
+/* True if got matches ref; otherwise false, with a one-line reason (what, first bad index, got,
+ * ref, the number of bad elements, the worst error) in msg (which may be NULL). */
+bool tu_check_close(const char *what, const float *got, const float *ref, size_t n,
+                    double rel_tol, char *msg, size_t msglen);
+/* Fails the current cmocka test (at the caller's line) unless tu_check_close passes. */
+void tu_assert_close_at(const char *file, int line, const char *what, const float *got,
+                        const float *ref, size_t n, double rel_tol);
+#define tu_assert_close(what, got, ref, n, rel_tol)                                               \
+    tu_assert_close_at(__FILE__, __LINE__, what, got, ref, n, rel_tol)
+/* Fails unless got and ref are bitwise identical (determinism checks). */
+void tu_assert_same_bits_at(const char *file, int line, const char *what, const float *got,
+                            const float *ref, size_t n);
+#define tu_assert_same_bits(what, got, ref, n)                                                    \
+    tu_assert_same_bits_at(__FILE__, __LINE__, what, got, ref, n)
+
+/* Seeded fills (the same seed gives the same numbers everywhere): uniform in [-1, 1], and
+ * integers in [lo, hi] stored as floats. */
+void tu_fill_uniform(float *x, size_t n, uint64_t seed);
+void tu_fill_int(float *x, size_t n, uint64_t seed, int lo, int hi);
+/* malloc'd arrays filled as above (free with free()). */
+float *tu_new_uniform(size_t n, uint64_t seed);
+float *tu_new_int(size_t n, uint64_t seed, int lo, int hi);
+/* A seeded 64-bit hash of (seed, i), for tests that need more random numbers. */
+uint64_t tu_rand_u64(uint64_t seed, uint64_t i);
 
 #endif

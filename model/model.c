@@ -1,0 +1,503 @@
+/* The seed's simple CNN (SPEC.md section 1), NHWC, on any backend.
+ *
+ *   input [n,28,28,1] -> BatchNorm(1) -> Conv 64 4x4 same + ReLU [n,28,28,64]
+ *   -> MaxPool 2 [n,14,14,64] -> Dropout 0.1 -> Conv 64 4x4 valid + ReLU [n,11,11,64]
+ *   -> MaxPool 2 [n,5,5,64] -> Dropout 0.3 -> Flatten [n,1600] -> Dense 256 + ReLU
+ *   -> Dropout 0.5 -> Dense 64 + ReLU -> BatchNorm(64) -> Dense 10 (softmax in the loss)
+ *
+ * The model only calls the backend table; every buffer is allocated once in scnn_model_create
+ * for max_batch images, so a training step allocates nothing. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/model_internal.h"
+
+#define BN_EPS 1e-3f
+#define BN_MOMENTUM 0.99f
+#define ADAM_LR 1e-3
+#define ADAM_B1 0.9f
+#define ADAM_B2 0.999f
+#define ADAM_EPS 1e-7f
+
+static const float dropout_rate[3] = {0.1f, 0.3f, 0.5f};
+
+/* Parameter table: names as Keras calls them, shapes in Keras layout. */
+enum {
+    P_BN0_GAMMA, P_BN0_BETA, P_CONV1_W, P_CONV1_B, P_CONV2_W, P_CONV2_B, P_D1_W, P_D1_B,
+    P_D2_W, P_D2_B, P_BN1_GAMMA, P_BN1_BETA, P_D3_W, P_D3_B,
+    P_BN0_MEAN, P_BN0_VAR, P_BN1_MEAN, P_BN1_VAR, P_COUNT
+};
+
+static const struct {
+    const char *name;
+    int rank, dims[4];
+    bool trainable;
+    char init; /* 'g' Glorot, '0' zeros, '1' ones */
+} param_spec[P_COUNT] = {
+    {"batch_normalization/gamma", 1, {1}, true, '1'},
+    {"batch_normalization/beta", 1, {1}, true, '0'},
+    {"conv2d/kernel", 4, {4, 4, 1, 64}, true, 'g'},
+    {"conv2d/bias", 1, {64}, true, '0'},
+    {"conv2d_1/kernel", 4, {4, 4, 64, 64}, true, 'g'},
+    {"conv2d_1/bias", 1, {64}, true, '0'},
+    {"dense/kernel", 2, {1600, 256}, true, 'g'},
+    {"dense/bias", 1, {256}, true, '0'},
+    {"dense_1/kernel", 2, {256, 64}, true, 'g'},
+    {"dense_1/bias", 1, {64}, true, '0'},
+    {"batch_normalization_1/gamma", 1, {64}, true, '1'},
+    {"batch_normalization_1/beta", 1, {64}, true, '0'},
+    {"dense_2/kernel", 2, {64, 10}, true, 'g'},
+    {"dense_2/bias", 1, {10}, true, '0'},
+    {"batch_normalization/moving_mean", 1, {1}, false, '0'},
+    {"batch_normalization/moving_variance", 1, {1}, false, '1'},
+    {"batch_normalization_1/moving_mean", 1, {64}, false, '0'},
+    {"batch_normalization_1/moving_variance", 1, {64}, false, '1'},
+};
+
+static float glorot_limit(const scnn_param *p)
+{
+    double fan_in, fan_out;
+    if (p->rank == 4) {
+        double rf = (double)p->dims[0] * p->dims[1];
+        fan_in = rf * p->dims[2];
+        fan_out = rf * p->dims[3];
+    } else {
+        fan_in = p->dims[0];
+        fan_out = p->dims[1];
+    }
+    return (float)sqrt(6.0 / (fan_in + fan_out));
+}
+
+static void *alloc_floats(size_t count)
+{
+    /* 64-byte aligned, zeroed; the size is rounded up as aligned_alloc requires. */
+    size_t bytes = (count * sizeof(float) + 63) & ~(size_t)63;
+    void *p = aligned_alloc(64, bytes ? bytes : 64);
+    if (p)
+        memset(p, 0, bytes);
+    return p;
+}
+
+static void model_init_weights(scnn_model *m)
+{
+    for (int i = 0; i < P_COUNT; i++) {
+        scnn_param *p = &m->params[i];
+        float limit = param_spec[i].init == 'g' ? glorot_limit(p) : 0.0f;
+        for (size_t j = 0; j < p->size; j++) {
+            switch (param_spec[i].init) {
+            case 'g':
+                p->w[j] = (2.0f * scnn_rng_uniform(m->seed, SCNN_RNG_INIT, (uint64_t)i, j) - 1.0f) *
+                          limit;
+                break;
+            case '1': p->w[j] = 1.0f; break;
+            default: p->w[j] = 0.0f; break;
+            }
+        }
+        if (p->trainable) {
+            memset(p->m, 0, p->size * sizeof(float));
+            memset(p->v, 0, p->size * sizeof(float));
+            memset(p->g, 0, p->size * sizeof(float));
+        }
+    }
+}
+
+scnn_status scnn_model_create(scnn_model **out, int max_batch, const scnn_backend *be,
+                              uint64_t seed)
+{
+    *out = NULL;
+    if (max_batch < 1 || max_batch > 100000)
+        return scnn_fail(SCNN_ERR_ARG, "batch size %d out of range 1..100000", max_batch);
+    scnn_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return scnn_fail(SCNN_ERR_NOMEM, "out of memory creating the model");
+    m->be = scnn_backend_resolve(be);
+    m->backend_name = be->name;
+    m->max_batch = max_batch;
+    m->seed = seed;
+    m->dropout = true;
+
+    bool ok = true;
+    for (int i = 0; i < P_COUNT; i++) {
+        scnn_param *p = &m->params[i];
+        p->name = param_spec[i].name;
+        p->rank = param_spec[i].rank;
+        p->size = 1;
+        for (int d = 0; d < p->rank; d++) {
+            p->dims[d] = param_spec[i].dims[d];
+            p->size *= (size_t)p->dims[d];
+        }
+        p->trainable = param_spec[i].trainable;
+        ok &= (p->w = alloc_floats(p->size)) != NULL;
+        if (p->trainable) {
+            ok &= (p->g = alloc_floats(p->size)) != NULL;
+            ok &= (p->m = alloc_floats(p->size)) != NULL;
+            ok &= (p->v = alloc_floats(p->size)) != NULL;
+        }
+    }
+
+    size_t b = (size_t)max_batch;
+    m->conv1 = scnn_conv2d_make(max_batch, 28, 28, 1, 64, 4, 4, true, true);
+    m->conv2 = scnn_conv2d_make(max_batch, 14, 14, 64, 64, 4, 4, false, true);
+    float **bufs[] = {&m->x0, &m->y0, &m->y1, &m->p1, &m->a1, &m->y2, &m->p2, &m->a2,
+                      &m->h1, &m->a3, &m->h2, &m->h2n, &m->logits, &m->probs,
+                      &m->mask1, &m->mask2, &m->mask3,
+                      &m->dlogits, &m->dh2n, &m->dh2, &m->da3, &m->dh1, &m->da2, &m->dp2,
+                      &m->dy2, &m->da1, &m->dp1, &m->dy1, &m->dy0, &m->dx0};
+    size_t sizes[] = {784, 784, 28 * 28 * 64, 14 * 14 * 64, 14 * 14 * 64, 11 * 11 * 64, 1600,
+                      1600, 256, 256, 64, 64, 10, 10,
+                      14 * 14 * 64, 1600, 256,
+                      10, 64, 64, 256, 256, 1600, 1600,
+                      11 * 11 * 64, 14 * 14 * 64, 14 * 14 * 64, 28 * 28 * 64, 784, 784};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        ok &= (*bufs[i] = alloc_floats(sizes[i] * b)) != NULL;
+    ok &= (m->idx1 = malloc(b * 14 * 14 * 64)) != NULL;
+    ok &= (m->idx2 = malloc(b * 5 * 5 * 64)) != NULL;
+
+    size_t ws1 = m->be.conv2d_workspace ? m->be.conv2d_workspace(&m->conv1) : 0;
+    size_t ws2 = m->be.conv2d_workspace ? m->be.conv2d_workspace(&m->conv2) : 0;
+    m->ws_bytes = ws1 > ws2 ? ws1 : ws2;
+    if (m->ws_bytes) {
+        m->ws = aligned_alloc(64, (m->ws_bytes + 63) & ~(size_t)63);
+        ok &= m->ws != NULL;
+    }
+    if (!ok) {
+        scnn_model_free(m);
+        return scnn_fail(SCNN_ERR_NOMEM, "out of memory allocating the model for batch %d",
+                         max_batch);
+    }
+    model_init_weights(m);
+    *out = m;
+    return SCNN_OK;
+}
+
+void scnn_model_free(scnn_model *m)
+{
+    if (!m)
+        return;
+    for (int i = 0; i < P_COUNT; i++) {
+        free(m->params[i].w);
+        free(m->params[i].g);
+        free(m->params[i].m);
+        free(m->params[i].v);
+    }
+    float *bufs[] = {m->x0, m->y0, m->y1, m->p1, m->a1, m->y2, m->p2, m->a2, m->h1, m->a3,
+                     m->h2, m->h2n, m->logits, m->probs, m->mask1, m->mask2, m->mask3,
+                     m->dlogits, m->dh2n, m->dh2, m->da3, m->dh1, m->da2, m->dp2, m->dy2,
+                     m->da1, m->dp1, m->dy1, m->dy0, m->dx0};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        free(bufs[i]);
+    free(m->idx1);
+    free(m->idx2);
+    free(m->ws);
+    free(m);
+}
+
+int scnn_model_param_count(const scnn_model *m)
+{
+    (void)m;
+    return P_COUNT;
+}
+
+scnn_param *scnn_model_param(scnn_model *m, int i)
+{
+    return i >= 0 && i < P_COUNT ? &m->params[i] : NULL;
+}
+
+scnn_param *scnn_model_param_by_name(scnn_model *m, const char *name)
+{
+    for (int i = 0; i < P_COUNT; i++)
+        if (strcmp(m->params[i].name, name) == 0)
+            return &m->params[i];
+    return NULL;
+}
+
+size_t scnn_model_num_weights(const scnn_model *m, bool trainable)
+{
+    size_t n = 0;
+    for (int i = 0; i < P_COUNT; i++)
+        if (m->params[i].trainable == trainable)
+            n += m->params[i].size;
+    return n;
+}
+
+uint64_t scnn_model_step(const scnn_model *m) { return m->step; }
+void scnn_model_set_step(scnn_model *m, uint64_t step) { m->step = step; }
+void scnn_model_set_dropout(scnn_model *m, bool on) { m->dropout = on; }
+const char *scnn_model_backend_name(const scnn_model *m) { return m->backend_name; }
+
+static void fmt_count(char *buf, size_t len, size_t v)
+{
+    char tmp[32];
+    int n = snprintf(tmp, sizeof tmp, "%zu", v), o = 0;
+    for (int i = 0; i < n && (size_t)o + 2 < len; i++) {
+        if (i > 0 && (n - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = tmp[i];
+    }
+    buf[o] = 0;
+}
+
+void scnn_model_summary(const scnn_model *m, void *file)
+{
+    FILE *f = file;
+    static const struct {
+        const char *name, *type, *shape;
+        int p0, p1; /* parameter index range [p0, p1) counted for this layer */
+        int s0, s1; /* and a second range (BatchNorm moving statistics) */
+    } rows[] = {
+        {"batch_normalization", "BatchNormalization", "(None, 28, 28, 1)", P_BN0_GAMMA, P_BN0_BETA + 1, P_BN0_MEAN, P_BN0_VAR + 1},
+        {"conv2d", "Conv2D", "(None, 28, 28, 64)", P_CONV1_W, P_CONV1_B + 1, 0, 0},
+        {"max_pooling2d", "MaxPooling2D", "(None, 14, 14, 64)", 0, 0, 0, 0},
+        {"dropout", "Dropout", "(None, 14, 14, 64)", 0, 0, 0, 0},
+        {"conv2d_1", "Conv2D", "(None, 11, 11, 64)", P_CONV2_W, P_CONV2_B + 1, 0, 0},
+        {"max_pooling2d_1", "MaxPooling2D", "(None, 5, 5, 64)", 0, 0, 0, 0},
+        {"dropout_1", "Dropout", "(None, 5, 5, 64)", 0, 0, 0, 0},
+        {"flatten", "Flatten", "(None, 1600)", 0, 0, 0, 0},
+        {"dense", "Dense", "(None, 256)", P_D1_W, P_D1_B + 1, 0, 0},
+        {"dropout_2", "Dropout", "(None, 256)", 0, 0, 0, 0},
+        {"dense_1", "Dense", "(None, 64)", P_D2_W, P_D2_B + 1, 0, 0},
+        {"batch_normalization_1", "BatchNormalization", "(None, 64)", P_BN1_GAMMA, P_BN1_BETA + 1, P_BN1_MEAN, P_BN1_VAR + 1},
+        {"dense_2", "Dense", "(None, 10)", P_D3_W, P_D3_B + 1, 0, 0},
+    };
+    const char *rule = "______________________________________________________________________________";
+    const char *dbl = "==============================================================================";
+    fprintf(f, "Model: \"sequential\" (the seed's simple CNN)\n%s\n", rule);
+    fprintf(f, " %-44s %-20s %10s\n%s\n", "Layer (type)", "Output Shape", "Param #", dbl);
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+        size_t n = 0;
+        for (int i = rows[r].p0; i < rows[r].p1; i++)
+            n += m->params[i].size;
+        for (int i = rows[r].s0; i < rows[r].s1; i++)
+            n += m->params[i].size;
+        char label[64], cnt[32];
+        snprintf(label, sizeof label, "%s (%s)", rows[r].name, rows[r].type);
+        fmt_count(cnt, sizeof cnt, n);
+        fprintf(f, " %-44s %-20s %10s\n", label, rows[r].shape, cnt);
+    }
+    char total[32], tr[32], ntr[32];
+    size_t t = scnn_model_num_weights(m, true), nt = scnn_model_num_weights(m, false);
+    fmt_count(total, sizeof total, t + nt);
+    fmt_count(tr, sizeof tr, t);
+    fmt_count(ntr, sizeof ntr, nt);
+    fprintf(f, "%s\nTotal params: %s\nTrainable params: %s\nNon-trainable params: %s\n%s\n", dbl,
+            total, tr, ntr, rule);
+}
+
+void scnn_images_to_float(const uint8_t *src, size_t count, float *dst)
+{
+    for (size_t i = 0; i < count; i++)
+        dst[i] = (float)src[i] / 255.0f;
+}
+
+/* Inverted-dropout mask: 0 with probability p, else 1/(1-p). Each 64-bit draw gives four
+ * 16-bit uniforms, so a unit is dropped with probability round(p*65536)/65536 (0.1 -> 0.100006). */
+static void dropout_mask(float *mask, size_t count, float p, uint64_t seed, uint64_t purpose,
+                         uint64_t step)
+{
+    uint32_t threshold = (uint32_t)lrint((double)p * 65536.0);
+    float keep = 1.0f / (1.0f - p);
+    for (size_t i = 0; i < count; i += 4) {
+        uint64_t r = scnn_rng_u64(seed, purpose, step, i / 4);
+        for (size_t j = 0; j < 4 && i + j < count; j++)
+            mask[i + j] = ((r >> (16 * j)) & 0xffff) < threshold ? 0.0f : keep;
+    }
+}
+
+void scnn_model_forward(scnn_model *m, const float *x, int n, bool training, float *logits)
+{
+    const scnn_backend *be = &m->be;
+    scnn_param *P = m->params;
+    m->n = n;
+    m->training = training;
+    bool drop = training && m->dropout;
+    m->dropped = drop;
+    size_t nn = (size_t)n;
+    if (x != m->x0)
+        memcpy(m->x0, x, nn * 784 * sizeof(float));
+
+    if (training)
+        be->batchnorm_forward_train(n * 784, 1, m->x0, P[P_BN0_GAMMA].w, P[P_BN0_BETA].w, BN_EPS,
+                                    BN_MOMENTUM, true, m->y0, m->bn0_mean, m->bn0_invstd,
+                                    P[P_BN0_MEAN].w, P[P_BN0_VAR].w);
+    else
+        be->batchnorm_forward_infer(n * 784, 1, m->x0, P[P_BN0_GAMMA].w, P[P_BN0_BETA].w,
+                                    P[P_BN0_MEAN].w, P[P_BN0_VAR].w, BN_EPS, m->y0);
+
+    m->conv1.n = n;
+    be->conv2d_forward(&m->conv1, m->y0, P[P_CONV1_W].w, P[P_CONV1_B].w, m->y1, m->ws);
+    be->maxpool_forward(n, 28, 28, 64, m->y1, m->p1, m->idx1);
+    const float *a1 = m->p1;
+    if (drop) {
+        dropout_mask(m->mask1, nn * 14 * 14 * 64, dropout_rate[0], m->seed, SCNN_RNG_DROPOUT + 0,
+                     m->step);
+        be->mul(nn * 14 * 14 * 64, m->p1, m->mask1, m->a1);
+        a1 = m->a1;
+    }
+
+    m->conv2.n = n;
+    be->conv2d_forward(&m->conv2, a1, P[P_CONV2_W].w, P[P_CONV2_B].w, m->y2, m->ws);
+    be->maxpool_forward(n, 11, 11, 64, m->y2, m->p2, m->idx2);
+    const float *a2 = m->p2;
+    if (drop) {
+        dropout_mask(m->mask2, nn * 1600, dropout_rate[1], m->seed, SCNN_RNG_DROPOUT + 1, m->step);
+        be->mul(nn * 1600, m->p2, m->mask2, m->a2);
+        a2 = m->a2;
+    }
+
+    be->gemm(false, false, n, 256, 1600, 1.0f, a2, 1600, P[P_D1_W].w, 256, 0.0f, m->h1, 256);
+    be->bias_act(n, 256, m->h1, P[P_D1_B].w, true);
+    const float *a3 = m->h1;
+    if (drop) {
+        dropout_mask(m->mask3, nn * 256, dropout_rate[2], m->seed, SCNN_RNG_DROPOUT + 2, m->step);
+        be->mul(nn * 256, m->h1, m->mask3, m->a3);
+        a3 = m->a3;
+    }
+
+    be->gemm(false, false, n, 64, 256, 1.0f, a3, 256, P[P_D2_W].w, 64, 0.0f, m->h2, 64);
+    be->bias_act(n, 64, m->h2, P[P_D2_B].w, true);
+    if (training)
+        be->batchnorm_forward_train(n, 64, m->h2, P[P_BN1_GAMMA].w, P[P_BN1_BETA].w, BN_EPS,
+                                    BN_MOMENTUM, false, m->h2n, m->bn1_mean, m->bn1_invstd,
+                                    P[P_BN1_MEAN].w, P[P_BN1_VAR].w);
+    else
+        be->batchnorm_forward_infer(n, 64, m->h2, P[P_BN1_GAMMA].w, P[P_BN1_BETA].w,
+                                    P[P_BN1_MEAN].w, P[P_BN1_VAR].w, BN_EPS, m->h2n);
+
+    be->gemm(false, false, n, 10, 64, 1.0f, m->h2n, 64, P[P_D3_W].w, 10, 0.0f, m->logits, 10);
+    be->bias_act(n, 10, m->logits, P[P_D3_B].w, false);
+    if (logits && logits != m->logits)
+        memcpy(logits, m->logits, nn * 10 * sizeof(float));
+}
+
+float scnn_model_backward(scnn_model *m, const uint8_t *labels, float *probs)
+{
+    const scnn_backend *be = &m->be;
+    scnn_param *P = m->params;
+    int n = m->n;
+    size_t nn = (size_t)n;
+    bool drop = m->dropped;
+
+    float loss = be->softmax_xent(n, 10, m->logits, labels, m->probs, m->dlogits);
+    if (probs)
+        memcpy(probs, m->probs, nn * 10 * sizeof(float));
+
+    /* dense_2: logits = h2n * W3 + b3 */
+    be->gemm(true, false, 64, 10, n, 1.0f, m->h2n, 64, m->dlogits, 10, 0.0f, P[P_D3_W].g, 10);
+    be->bias_grad(n, 10, m->dlogits, P[P_D3_B].g);
+    be->gemm(false, true, n, 64, 10, 1.0f, m->dlogits, 10, P[P_D3_W].w, 10, 0.0f, m->dh2n, 64);
+
+    be->batchnorm_backward(n, 64, m->h2, m->dh2n, P[P_BN1_GAMMA].w, m->bn1_mean, m->bn1_invstd,
+                           m->dh2, P[P_BN1_GAMMA].g, P[P_BN1_BETA].g);
+    be->relu_backward(nn * 64, m->h2, m->dh2);
+
+    /* dense_1: h2 = relu(a3 * W2 + b2) */
+    const float *a3 = drop ? m->a3 : m->h1;
+    be->gemm(true, false, 256, 64, n, 1.0f, a3, 256, m->dh2, 64, 0.0f, P[P_D2_W].g, 64);
+    be->bias_grad(n, 64, m->dh2, P[P_D2_B].g);
+    be->gemm(false, true, n, 256, 64, 1.0f, m->dh2, 64, P[P_D2_W].w, 64, 0.0f, m->da3, 256);
+    float *dh1 = m->da3;
+    if (drop) {
+        be->mul(nn * 256, m->da3, m->mask3, m->dh1);
+        dh1 = m->dh1;
+    }
+    be->relu_backward(nn * 256, m->h1, dh1);
+
+    /* dense: h1 = relu(a2 * W1 + b1) */
+    const float *a2 = drop ? m->a2 : m->p2;
+    be->gemm(true, false, 1600, 256, n, 1.0f, a2, 1600, dh1, 256, 0.0f, P[P_D1_W].g, 256);
+    be->bias_grad(n, 256, dh1, P[P_D1_B].g);
+    be->gemm(false, true, n, 1600, 256, 1.0f, dh1, 256, P[P_D1_W].w, 256, 0.0f, m->da2, 1600);
+    float *dp2 = m->da2;
+    if (drop) {
+        be->mul(nn * 1600, m->da2, m->mask2, m->dp2);
+        dp2 = m->dp2;
+    }
+
+    /* conv2d_1: y2 = relu(conv(a1, W) + b), then max-pool */
+    be->maxpool_backward(n, 11, 11, 64, dp2, m->idx2, m->dy2);
+    be->relu_backward(nn * 11 * 11 * 64, m->y2, m->dy2);
+    const float *a1 = drop ? m->a1 : m->p1;
+    m->conv2.n = n;
+    be->conv2d_backward_filter(&m->conv2, a1, m->dy2, P[P_CONV2_W].g, P[P_CONV2_B].g, m->ws);
+    be->conv2d_backward_data(&m->conv2, m->dy2, P[P_CONV2_W].w, m->da1, m->ws);
+    float *dp1 = m->da1;
+    if (drop) {
+        be->mul(nn * 14 * 14 * 64, m->da1, m->mask1, m->dp1);
+        dp1 = m->dp1;
+    }
+
+    /* conv2d: y1 = relu(conv(y0, W) + b), then max-pool */
+    be->maxpool_backward(n, 28, 28, 64, dp1, m->idx1, m->dy1);
+    be->relu_backward(nn * 28 * 28 * 64, m->y1, m->dy1);
+    m->conv1.n = n;
+    be->conv2d_backward_filter(&m->conv1, m->y0, m->dy1, P[P_CONV1_W].g, P[P_CONV1_B].g, m->ws);
+    be->conv2d_backward_data(&m->conv1, m->dy1, P[P_CONV1_W].w, m->dy0, m->ws);
+
+    be->batchnorm_backward(n * 784, 1, m->x0, m->dy0, P[P_BN0_GAMMA].w, m->bn0_mean,
+                           m->bn0_invstd, m->dx0, P[P_BN0_GAMMA].g, P[P_BN0_BETA].g);
+    return loss;
+}
+
+void scnn_model_adam(scnn_model *m)
+{
+    uint64_t t = m->step + 1;
+    /* Keras's epsilon-hat Adam: the bias corrections fold into the learning rate. */
+    double lr_t = ADAM_LR * sqrt(1.0 - pow((double)ADAM_B2, (double)t)) /
+                  (1.0 - pow((double)ADAM_B1, (double)t));
+    for (int i = 0; i < P_COUNT; i++) {
+        scnn_param *p = &m->params[i];
+        if (p->trainable)
+            m->be.adam_update(p->size, p->w, p->g, p->m, p->v, (float)lr_t, ADAM_B1, ADAM_B2,
+                              ADAM_EPS);
+    }
+    m->step = t;
+}
+
+static int count_correct(const float *scores, const uint8_t *labels, int n, uint8_t *pred)
+{
+    int correct = 0;
+    for (int i = 0; i < n; i++) {
+        int best = 0;
+        for (int c = 1; c < 10; c++)
+            if (scores[i * 10 + c] > scores[i * 10 + best])
+                best = c;
+        correct += best == labels[i];
+        if (pred)
+            pred[i] = (uint8_t)best;
+    }
+    return correct;
+}
+
+float scnn_model_train_batch(scnn_model *m, const uint8_t *images, const uint8_t *labels, int n,
+                             int *correct)
+{
+    scnn_images_to_float(images, (size_t)n * 784, m->x0);
+    scnn_model_forward(m, m->x0, n, true, NULL);
+    float loss = scnn_model_backward(m, labels, NULL);
+    if (correct)
+        *correct = count_correct(m->logits, labels, n, NULL);
+    scnn_model_adam(m);
+    return loss;
+}
+
+void scnn_model_evaluate(scnn_model *m, const uint8_t *images, const uint8_t *labels, size_t n,
+                         double *loss, double *acc, uint8_t *pred, float *probs)
+{
+    double loss_sum = 0;
+    size_t correct = 0;
+    for (size_t i = 0; i < n; i += (size_t)m->max_batch) {
+        int b = (int)(n - i < (size_t)m->max_batch ? n - i : (size_t)m->max_batch);
+        scnn_images_to_float(images + i * 784, (size_t)b * 784, m->x0);
+        scnn_model_forward(m, m->x0, b, false, NULL);
+        loss_sum += (double)m->be.softmax_xent(b, 10, m->logits, labels + i, m->probs, NULL) * b;
+        correct += (size_t)count_correct(m->logits, labels + i, b, pred ? pred + i : NULL);
+        if (probs)
+            memcpy(probs + i * 10, m->probs, (size_t)b * 10 * sizeof(float));
+    }
+    if (loss)
+        *loss = n ? loss_sum / (double)n : 0;
+    if (acc)
+        *acc = n ? (double)correct / (double)n : 0;
+}

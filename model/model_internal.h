@@ -1,0 +1,41 @@
+/* The model's state, for the model's own files and white-box tests. */
+#ifndef SCNN_MODEL_INTERNAL_H
+#define SCNN_MODEL_INTERNAL_H
+
+#include "scnn.h"
+
+#define SCNN_MODEL_PARAMS 18
+
+struct scnn_model {
+    scnn_backend be;              /* resolved: no NULL ops */
+    const char *backend_name;
+    int max_batch;
+    uint64_t seed;
+    uint64_t step;                /* Adam's t; keys the dropout masks */
+    bool dropout;                 /* dropout in training mode */
+    scnn_param params[SCNN_MODEL_PARAMS];
+    scnn_conv2d conv1, conv2;
+
+    /* The last forward pass: batch size, mode. */
+    int n;
+    bool training, dropped;
+
+    /* Activations [max_batch, ...] and masks. */
+    float *x0, *y0;               /* input, after BatchNorm [n,28,28,1] */
+    float *y1, *p1, *a1;          /* conv1+relu [n,28,28,64], pooled, dropped [n,14,14,64] */
+    float *y2, *p2, *a2;          /* conv2+relu [n,11,11,64], pooled, dropped [n,1600] */
+    float *h1, *a3;               /* dense+relu, dropped [n,256] */
+    float *h2, *h2n;              /* dense_1+relu, BatchNorm [n,64] */
+    float *logits, *probs;        /* [n,10] */
+    float *mask1, *mask2, *mask3;
+    uint8_t *idx1, *idx2;         /* max-pool winners */
+    float bn0_mean[1], bn0_invstd[1], bn1_mean[64], bn1_invstd[64];
+
+    /* Gradients of the activations. */
+    float *dlogits, *dh2n, *dh2, *da3, *dh1, *da2, *dp2, *dy2, *da1, *dp1, *dy1, *dy0, *dx0;
+
+    void *ws;                     /* convolution workspace, sized once */
+    size_t ws_bytes;
+};
+
+#endif

@@ -1,0 +1,8 @@
+/* The git revision, stamped by the Makefile (this object is rebuilt on every make). */
+#include "scnn.h"
+
+#ifndef SCNN_GIT_REV
+#define SCNN_GIT_REV "unknown"
+#endif
+
+const char *scnn_git_rev(void) { return SCNN_GIT_REV; }

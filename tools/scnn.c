@@ -1,0 +1,395 @@
+/* scnn: the command-line program. Subcommands: summary, train, eval, backends.
+ * Exit status: 0 success, 1 a runtime failure (bad file, I/O), 2 a usage error. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "scnn.h"
+
+#define EXIT_USAGE 2
+
+static const char *prog = "scnn";
+
+static int usage_error(const char *cmd, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "%s %s: ", prog, cmd);
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, " (see '%s %s --help')\n", prog, cmd);
+    return EXIT_USAGE;
+}
+
+static int runtime_error(const char *cmd)
+{
+    fprintf(stderr, "%s %s: error: %s\n", prog, cmd, scnn_last_error());
+    return 1;
+}
+
+/* Strict number parsing: the whole string must be a number in range. */
+static bool parse_long(const char *s, long lo, long hi, long *out)
+{
+    if (!s || !*s)
+        return false;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_u64(const char *s, uint64_t *out)
+{
+    if (!s || !*s || *s == '-')
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end)
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_double(const char *s, double lo, double hi, double *out)
+{
+    if (!s || !*s)
+        return false;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || !(v >= lo && v <= hi))
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool is_dataset(const char *s)
+{
+    return strcmp(s, "fashion_mnist") == 0 || strcmp(s, "mnist") == 0;
+}
+
+/* The backend from SCNN_BACKEND; prints the error and returns NULL if it cannot run. */
+static const scnn_backend *pick_backend(const char *cmd)
+{
+    char err[512];
+    const scnn_backend *b = scnn_backend_select(getenv("SCNN_BACKEND"), err, sizeof err);
+    if (!b)
+        fprintf(stderr, "%s %s: error: %s\n", prog, cmd, err);
+    return b;
+}
+
+/* Fetches the value of option argv[*i] (either "--opt value" or "--opt=value"). */
+static const char *opt_value(int argc, char **argv, int *i, const char *name, bool *matched)
+{
+    size_t n = strlen(name);
+    *matched = false;
+    if (strncmp(argv[*i], name, n) != 0)
+        return NULL;
+    if (argv[*i][n] == '=') {
+        *matched = true;
+        return argv[*i] + n + 1;
+    }
+    if (argv[*i][n] != 0)
+        return NULL;
+    *matched = true;
+    if (*i + 1 >= argc)
+        return NULL;
+    return argv[++*i];
+}
+
+/* ---- summary ---- */
+
+static int cmd_summary(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: %s summary\n\nPrints the model's layers, output shapes and parameter "
+                   "counts, as Keras's model.summary().\n",
+                   prog);
+            return 0;
+        }
+        return usage_error("summary", "unknown option '%s'", argv[i]);
+    }
+    scnn_model *m;
+    if (scnn_model_create(&m, 1, &scnn_backend_naive, 1) != SCNN_OK)
+        return runtime_error("summary");
+    scnn_model_summary(m, stdout);
+    scnn_model_free(m);
+    return 0;
+}
+
+/* ---- backends ---- */
+
+static int cmd_backends(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: %s backends\n\nLists the kernel backends, whether each can run on this "
+                   "CPU (and why not), and the operations each leaves to naive.\nSelect one with "
+                   "SCNN_BACKEND=name (unset or 'auto': the fastest available).\n",
+                   prog);
+            return 0;
+        }
+        return usage_error("backends", "unknown option '%s'", argv[i]);
+    }
+    char err[512];
+    const scnn_backend *chosen = scnn_backend_select(NULL, err, sizeof err);
+    for (int i = 0; i < scnn_backend_count(); i++) {
+        const scnn_backend *b = scnn_backend_at(i);
+        const char *why = "";
+        bool ok = !b->available || b->available(&why);
+        char fb[512];
+        scnn_backend_fallbacks(b, fb, sizeof fb);
+        printf("%-8s %-13s %s%s\n", b->name, ok ? "available" : "unavailable", b->description,
+               b == chosen ? "  [auto]" : "");
+        if (!ok)
+            printf("         why not: %s\n", why);
+        if (fb[0])
+            printf("         uses naive for: %s\n", fb);
+        if (ok && b->threads)
+            printf("         threads: %d\n", b->threads());
+    }
+    return 0;
+}
+
+/* ---- train ---- */
+
+static void train_help(void)
+{
+    printf("usage: %s train [options]\n\n"
+           "Trains the seed's simple CNN on a seeded random train/validation split of the\n"
+           "training originals, keeps the checkpoint of the epoch with the lowest validation\n"
+           "loss, and evaluates it on the test set.\n\n"
+           "  --dataset D      fashion_mnist (default) or mnist\n"
+           "  --data DIR       folder with the IDX files (default: data/idx/D, or\n"
+           "                   $SCNN_DATA/idx/D; 'make data' fetches them)\n"
+           "  --epochs N       epochs (default 80)\n"
+           "  --batch N        batch size (default 250; the last partial batch is used)\n"
+           "  --limit N        use only the first N training originals (before the split)\n"
+           "  --test-limit N   evaluate on the first N test images only\n"
+           "  --val-split F    fraction of originals held out for validation (default 0.2)\n"
+           "  --seed S         random seed (default 1): split, shuffle, dropout, initialisation\n"
+           "  --out DIR        run folder (default runs/<dataset>-<timestamp>); writes\n"
+           "                   DIR/iter-0/history.csv, DIR/iter-0/best.ckpt, DIR/summary.json\n\n"
+           "Environment: SCNN_BACKEND=naive|im2col|avx2|omp|auto selects the kernels;\n"
+           "OMP_NUM_THREADS the threads of the omp backend.\n",
+           prog);
+}
+
+static int cmd_train(int argc, char **argv)
+{
+    scnn_train_opts o;
+    scnn_train_opts_default(&o);
+    o.out_dir = NULL;
+    char outbuf[256];
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        bool mt;
+        long n;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            train_help();
+            return 0;
+        }
+#define OPT(name) ((v = opt_value(argc, argv, &i, name, &mt)), mt)
+#define NEED(name)                                                                                \
+    if (!v)                                                                                       \
+        return usage_error("train", "option %s needs a value", name);
+        if (OPT("--dataset")) {
+            NEED("--dataset");
+            if (!is_dataset(v))
+                return usage_error("train", "unknown dataset '%s' (fashion_mnist or mnist)", v);
+            o.dataset = v;
+        } else if (OPT("--data")) {
+            NEED("--data");
+            o.data_dir = v;
+        } else if (OPT("--epochs")) {
+            NEED("--epochs");
+            if (!parse_long(v, 1, 100000, &n))
+                return usage_error("train", "--epochs: expected an integer 1..100000, got '%s'", v);
+            o.epochs = (int)n;
+        } else if (OPT("--batch")) {
+            NEED("--batch");
+            if (!parse_long(v, 1, 100000, &n))
+                return usage_error("train", "--batch: expected an integer 1..100000, got '%s'", v);
+            o.batch = (int)n;
+        } else if (OPT("--limit")) {
+            NEED("--limit");
+            if (!parse_long(v, 1, 100000000, &n))
+                return usage_error("train", "--limit: expected a positive integer, got '%s'", v);
+            o.limit = (size_t)n;
+        } else if (OPT("--test-limit")) {
+            NEED("--test-limit");
+            if (!parse_long(v, 1, 100000000, &n))
+                return usage_error("train", "--test-limit: expected a positive integer, got '%s'",
+                                   v);
+            o.test_limit = (size_t)n;
+        } else if (OPT("--val-split")) {
+            NEED("--val-split");
+            if (!parse_double(v, 0.0, 0.9, &o.val_split))
+                return usage_error("train", "--val-split: expected a number in [0, 0.9], got '%s'",
+                                   v);
+        } else if (OPT("--seed")) {
+            NEED("--seed");
+            if (!parse_u64(v, &o.seed))
+                return usage_error("train", "--seed: expected a non-negative integer, got '%s'", v);
+        } else if (OPT("--out")) {
+            NEED("--out");
+            o.out_dir = v;
+        } else {
+            return usage_error("train", "unknown option '%s'", a);
+        }
+#undef OPT
+#undef NEED
+    }
+    if (!(o.backend = pick_backend("train")))
+        return EXIT_USAGE;
+    if (!o.out_dir) {
+        char stamp[32];
+        time_t t = time(NULL);
+        strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&t));
+        snprintf(outbuf, sizeof outbuf, "runs/%s-%s", o.dataset, stamp);
+        o.out_dir = outbuf;
+    }
+    o.progress = isatty(STDOUT_FILENO);
+    if (scnn_train_run(&o) != SCNN_OK)
+        return runtime_error("train");
+    return 0;
+}
+
+/* ---- eval ---- */
+
+static void eval_help(void)
+{
+    printf("usage: %s eval --model FILE [options]\n\n"
+           "Evaluates a checkpoint on the test set: test_loss, test_acc, the confusion matrix\n"
+           "and per-class precision, recall and F1.\n\n"
+           "  --model FILE     checkpoint (for example runs/X/iter-0/best.ckpt)\n"
+           "  --dataset D      fashion_mnist or mnist (default: the checkpoint's)\n"
+           "  --data DIR       folder with the IDX files (default: data/idx/D)\n"
+           "  --test-limit N   the first N test images only\n",
+           prog);
+}
+
+static int cmd_eval(int argc, char **argv)
+{
+    const char *model_path = NULL, *dataset = NULL, *data_dir = NULL;
+    size_t test_limit = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        bool mt;
+        long n;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            eval_help();
+            return 0;
+        }
+        if ((v = opt_value(argc, argv, &i, "--model", &mt)), mt) {
+            if (!v)
+                return usage_error("eval", "option %s needs a value", "--model");
+            model_path = v;
+        } else if ((v = opt_value(argc, argv, &i, "--dataset", &mt)), mt) {
+            if (!v)
+                return usage_error("eval", "option %s needs a value", "--dataset");
+            if (!is_dataset(v))
+                return usage_error("eval", "unknown dataset '%s' (fashion_mnist or mnist)", v);
+            dataset = v;
+        } else if ((v = opt_value(argc, argv, &i, "--data", &mt)), mt) {
+            if (!v)
+                return usage_error("eval", "option %s needs a value", "--data");
+            data_dir = v;
+        } else if ((v = opt_value(argc, argv, &i, "--test-limit", &mt)), mt) {
+            if (!v || !parse_long(v, 1, 100000000, &n))
+                return usage_error("eval", "--test-limit: expected a positive integer, got '%s'",
+                                   v ? v : "");
+            test_limit = (size_t)n;
+        } else {
+            return usage_error("eval", "unknown option '%s'", a);
+        }
+    }
+    if (!model_path)
+        return usage_error("eval", "%s", "--model FILE is required");
+    const scnn_backend *be = pick_backend("eval");
+    if (!be)
+        return EXIT_USAGE;
+    scnn_model *m;
+    if (scnn_model_create(&m, 250, be, 0) != SCNN_OK)
+        return runtime_error("eval");
+    scnn_ckpt_meta meta;
+    if (scnn_checkpoint_load(model_path, m, &meta) != SCNN_OK) {
+        scnn_model_free(m);
+        return runtime_error("eval");
+    }
+    if (!dataset)
+        dataset = is_dataset(meta.dataset) ? meta.dataset : "fashion_mnist";
+    char dir[2048];
+    if (data_dir)
+        snprintf(dir, sizeof dir, "%s", data_dir);
+    else
+        scnn_dataset_dir(dir, sizeof dir, dataset);
+    scnn_dataset test = {0};
+    if (scnn_dataset_load_dir(&test, dir, "t10k") != SCNN_OK) {
+        scnn_model_free(m);
+        return runtime_error("eval");
+    }
+    size_t n = test_limit && test_limit < test.n ? test_limit : test.n;
+    uint8_t *pred = malloc(n);
+    double loss, acc;
+    scnn_model_evaluate(m, test.images, test.labels, n, &loss, &acc, pred, NULL);
+    printf("model %s (dataset %s, epoch %d, seed %llu); backend %s\n", model_path, meta.dataset,
+           meta.epoch, (unsigned long long)meta.seed, be->name);
+    printf("test images: %zu\ntest_loss: %.4f\ntest_acc: %.4f\n\n", n, loss, acc);
+    scnn_class_report r;
+    scnn_class_report_compute(&r, test.labels, pred, n);
+    scnn_class_report_print(&r, scnn_class_names(dataset), stdout);
+    free(pred);
+    scnn_dataset_free(&test);
+    scnn_model_free(m);
+    return 0;
+}
+
+/* ---- main ---- */
+
+static void main_help(void)
+{
+    printf("usage: %s <command> [options]\n\n"
+           "SCNN trains and benchmarks the seed's simple CNN for Fashion-MNIST in C.\n\n"
+           "commands:\n"
+           "  summary    the model's layers and parameter counts\n"
+           "  train      train on a seeded split, keep the best checkpoint, evaluate on test\n"
+           "  eval       evaluate a checkpoint: loss, accuracy, confusion matrix, per-class F1\n"
+           "  backends   the kernel backends and whether they can run here\n\n"
+           "'%s <command> --help' describes each. SCNN_BACKEND selects the kernels.\n",
+           prog, prog);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        main_help();
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        main_help();
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("scnn %s\n", scnn_git_rev());
+        return 0;
+    }
+    if (strcmp(cmd, "summary") == 0)
+        return cmd_summary(argc - 1, argv + 1);
+    if (strcmp(cmd, "train") == 0)
+        return cmd_train(argc - 1, argv + 1);
+    if (strcmp(cmd, "eval") == 0)
+        return cmd_eval(argc - 1, argv + 1);
+    if (strcmp(cmd, "backends") == 0)
+        return cmd_backends(argc - 1, argv + 1);
+    fprintf(stderr, "%s: unknown command '%s' (commands: summary, train, eval, backends; see '%s "
+                    "--help')\n",
+            prog, cmd, prog);
+    return EXIT_USAGE;
+}
