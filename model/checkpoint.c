@@ -270,6 +270,8 @@ static bool write_all(int fd, const uint8_t *p, size_t len)
         ssize_t got = write(fd, p, len);
         if (got < 0 && errno == EINTR)
             continue;
+        if (got == 0)
+            errno = EIO;
         if (got <= 0)
             return false;
         p += got;

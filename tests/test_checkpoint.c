@@ -93,6 +93,14 @@ static void test_sha256_padding_edges(void **state)
 
 /* ---- helpers for the checkpoint tests ------------------------------------------------------ */
 
+/* Under ASan every load maps ~6 MB of fresh memory, which is slow on these machines (about
+ * 30 ms a load), so sanitized builds flip fewer bytes; they cover the same regions. */
+#ifdef __SANITIZE_ADDRESS__
+#define THOROUGH 0
+#else
+#define THOROUGH 1
+#endif
+
 #define MAX_T 64
 
 /* Offsets of the regions of a checkpoint, decoded as docs/checkpoint-format.md describes. */
@@ -795,19 +803,19 @@ static void test_corruption_every_region(void **state)
         {"checksum first", L->crc, SCNN_ERR_CHECKSUM},
         {"checksum last", L->len - 1, SCNN_ERR_CHECKSUM},
     };
-    static const uint8_t masks[] = {0x01, 0x80, 0xff};
+    static const uint8_t masks[] = {0xff, 0x01, 0x80};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
-        for (size_t k = 0; k < sizeof masks; k++)
+        for (size_t k = 0; k < (THOROUGH ? sizeof masks : 1); k++)
             flip_and_load(f, fd, path, t[i].pos, masks[k], t[i].want, t[i].what);
 
     /* and a stride over the whole file (prime, so it walks through every byte lane) */
-    size_t stride = L->len / 300 | 1;
+    size_t stride = L->len / (THOROUGH ? 300 : 40) | 1;
     while (stride % 3 == 0 || stride % 5 == 0 || stride % 7 == 0)
         stride += 2;
     int loads = 0;
     for (size_t pos = 1; pos < L->len; pos += stride, loads++)
         flip_and_load(f, fd, path, pos, (uint8_t)(1u << (pos % 8)), SCNN_OK, "stride");
-    assert_true(loads >= 250);
+    assert_true(loads >= (THOROUGH ? 250 : 30));
 
     /* the file was restored byte for byte: it loads again */
     close(fd);
@@ -818,17 +826,37 @@ static void test_corruption_every_region(void **state)
     unlink(path);
 }
 
+/* Whether byte pos holds a metadata value (a string's contents or a number), which a load
+ * accepts whatever it is; the five string lengths are not values. */
+static bool meta_value_byte(const uint8_t *b, const layout *L, size_t pos)
+{
+    if (pos < L->meta + 4 || pos >= L->meta_end)
+        return false;
+    size_t at = L->meta + 4;
+    for (int i = 0; i < 5; i++, at += 1 + b[at])
+        if (pos == at)
+            return false;
+    return true;
+}
+
 /* Whether the parser test flips byte pos: all of the header, metadata and tensor count; of each
- * table entry its name length, first and last name bytes, rank, arrays and every dim byte. */
-static bool parser_target(const layout *L, size_t pos)
+ * table entry its name length, first and last name bytes, rank, arrays and every dim byte.
+ * Sanitized builds take every metadata length and every 5th metadata byte, and of each entry
+ * its name length, first name byte, rank, arrays and first and last dim bytes. */
+static bool parser_target(const uint8_t *b, const layout *L, size_t pos)
 {
     if (pos < L->table + 4)
-        return true;
+        return THOROUGH || pos < L->meta + 4 || pos >= L->table || pos % 5 == 0 ||
+               (pos >= L->meta + 4 && !meta_value_byte(b, L, pos));
     for (int i = 0; i < L->count; i++) {
         size_t name_end = L->dims[i] - 2;
         size_t end = L->dims[i] + 4 * (size_t)L->rank[i];
-        if (pos >= L->entry[i] && pos < end)
-            return pos <= L->entry[i] + 1 || pos >= name_end - 1;
+        if (pos >= L->entry[i] && pos < end) {
+            if (THOROUGH)
+                return pos <= L->entry[i] + 1 || pos >= name_end - 1;
+            return pos <= L->entry[i] + 1 || pos == name_end || pos == name_end + 1 ||
+                   pos == L->dims[i] || pos == end - 1;
+        }
     }
     return false;
 }
@@ -851,7 +879,7 @@ static void test_parser_with_valid_checksum(void **state)
     memcpy(head, f->bytes, L->data);
     int loaded = 0, failed = 0, tried = 0;
     for (size_t pos = 0; pos < L->data; pos++) {
-        if (!parser_target(L, pos))
+        if (!parser_target(f->bytes, L, pos))
             continue;
         tried++;
         head[pos] ^= 0xff;
@@ -861,9 +889,10 @@ static void test_parser_with_valid_checksum(void **state)
         assert_int_equal(pwrite(fd, &head[pos], 1, (off_t)pos), 1);
         assert_int_equal(pwrite(fd, crc, 4, (off_t)L->crc), 4);
         scnn_status st = scnn_checkpoint_load(path, f->b, NULL);
+        if ((st == SCNN_OK) != meta_value_byte(f->bytes, L, pos))
+            fail_msg("flipping byte %zu with the checksum fixed: status %s (%s)", pos,
+                     scnn_status_name(st), scnn_last_error());
         if (st == SCNN_OK) {
-            if (pos < L->meta + 4 || pos >= L->meta_end)
-                fail_msg("flipping byte %zu (outside the metadata) loaded", pos);
             snap_restore(f->snap_b, f->b);
             loaded++;
         } else {
@@ -875,11 +904,11 @@ static void test_parser_with_valid_checksum(void **state)
         assert_int_equal(pwrite(fd, &head[pos], 1, (off_t)pos), 1);
         assert_int_equal(pwrite(fd, f->bytes + L->crc, 4, (off_t)L->crc), 4);
     }
-    /* Exactly the metadata's string contents and numbers load, whatever their value; its five
-     * string lengths (flipped past the field sizes) do not. */
-    assert_int_equal(loaded, rd32(f->bytes + L->meta) - 5);
+    if (THOROUGH)
+        assert_int_equal(loaded, rd32(f->bytes + L->meta) - 5);
+    assert_true(loaded >= 20);
     assert_int_equal(failed, tried - loaded);
-    assert_true(tried > 300);
+    assert_true(tried > (THOROUGH ? 300 : 100));
     free(head);
     close(fd);
     unlink(path);
