@@ -157,16 +157,26 @@ typedef struct scnn_train_opts {
     size_t limit;                 /* first N training originals (0: all) */
     size_t test_limit;            /* first N test images (0: all) */
     double val_split;             /* 0.2 */
-    uint64_t seed;                /* 1 */
+    uint64_t seed;                /* 1; iteration k uses seed + k */
+    int iterations;               /* models to train (0: 5 for fashion_mnist, 1 for mnist) */
+    int augment;                  /* augmented copies per training image (2) */
+    const char *protocol;         /* "clean" (default) or "seed" (SPEC.md section 3) */
+    const char *select;           /* checkpoint rule: "val_loss" (default) or "val_acc" */
+    int patience;                 /* stop after P epochs without improvement (0: never) */
     const char *out_dir;          /* run directory */
     const scnn_backend *backend;
     bool progress;                /* live progress bar (stdout is a terminal) */
 } scnn_train_opts;
 
 void scnn_train_opts_default(scnn_train_opts *o);
-/* Trains as the options say, writes out_dir/iter-0/{history.csv,best.ckpt} and
- * out_dir/summary.json, and evaluates the kept checkpoint on the test set. */
+/* Runs the protocol: for each iteration k, out_dir/iter-k/{history.csv,best.ckpt,result.txt};
+ * then out_dir/summary.json and a printed summary (per model, mean and standard deviation,
+ * ensemble). The options are saved in out_dir/run.conf; state after every epoch makes the run
+ * resumable. */
 scnn_status scnn_train_run(const scnn_train_opts *o);
+/* Continues the run in dir (killed or finished) with its saved options, byte-identical to an
+ * uninterrupted run; backend may differ from the original (a warning is printed). */
+scnn_status scnn_train_resume(const char *dir, const scnn_backend *backend, bool progress);
 
 /* Confusion matrix and per-class scores. */
 typedef struct scnn_class_report {
@@ -180,6 +190,33 @@ void scnn_class_report_compute(scnn_class_report *r, const uint8_t *labels, cons
 /* Prints the confusion matrix and a scikit-learn-like classification report. */
 void scnn_class_report_print(const scnn_class_report *r, const char *const *class_names,
                              void *file /* FILE* */);
+
+/* ---- augmentation (datasets/augment.c) ------------------------------------------------------- */
+
+/* The seed's augmentation (SPEC.md section 2): Keras 2's ImageDataGenerator(rotation_range=10,
+ * horizontal_flip=True, fill_mode='nearest'), i.e. keras_preprocessing 1.1 on float32 images,
+ * with its scipy arithmetic reproduced step for step (tests/golden/augment_golden.py).
+ * Conventions, all Keras's: output pixel (r, c) samples the input at R (p - o) + o, with
+ * R = [[cos, -sin], [sin, cos]] in (row, col) coordinates, so a positive angle turns the picture
+ * clockwise as displayed; the centre o is Keras's (rows/2 + 0.5, cols/2 + 0.5), which is (14.5,
+ * 14.5) for 28x28 (the geometric centre is 13.5: Keras's off-by-one, kept on purpose; Keras 3's
+ * legacy copy turns about 13.5 and the other way, a sub-pixel shift over +-10 degrees); bilinear
+ * (order 1); coordinates outside the image are clamped to it ('nearest'); the horizontal flip
+ * comes after the rotation; the float result is stored as floor(x + 0.5) of its float32 value. */
+
+/* dst [rows, cols] = flip(rotate(src, angle_deg)); src and dst must not overlap. angle_deg must
+ * be finite (a non-finite angle copies src unchanged); 0 skips the rotation, as Keras does. */
+void scnn_augment_image(const uint8_t *src, uint8_t *dst, int rows, int cols, double angle_deg,
+                        bool flip);
+/* The transform of copy `copy` (1-based) of image `index`: an angle uniform in [-10, 10) and a
+ * flip with probability 1/2, from two independent counter-based draws keyed (seed,
+ * SCNN_RNG_AUGMENT, copy, 2*index) and (..., 2*index + 1): independent of the order of work. */
+void scnn_augment_draw(uint64_t seed, size_t index, int copy, double *angle_deg, bool *flip);
+/* out = in's n images, then copy 1 of every image, then copy 2, ... (n * (1 + copies) images,
+ * bytes); image k of block j >= 1 is copy j of in's image k, with its label. *out is allocated
+ * here (free with scnn_dataset_free) and left empty on failure. */
+scnn_status scnn_augment_dataset(scnn_dataset *out, const scnn_dataset *in, int copies,
+                                 uint64_t seed);
 
 /* ---- misc ------------------------------------------------------------------------------------ */
 

@@ -1,9 +1,18 @@
-/* The training loop: a seeded 80/20 split of the originals, epochs of shuffled batches, the
- * Keras-like log, history.csv, the best-validation-loss checkpoint, and the test evaluation. */
+/* The training protocol (SPEC.md section 3): iterations of a seeded split, augmentation of the
+ * training part, epochs of shuffled batches, the Keras-like log, history.csv, the best
+ * checkpoint by the selection rule, the test evaluation, and the summary over iterations with
+ * the ensemble.
+ *
+ * Resume: after every epoch the model (with Adam state) goes to one of two slot checkpoints
+ * (alternating, so a kill while writing one leaves the other intact) and iter-k/state.txt names
+ * the slot, its sha256 and the history at full precision. All randomness is keyed by (seed,
+ * purpose, step, index), so a resumed run continues with the very numbers it would have drawn. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "model/model_internal.h"
 
@@ -15,6 +24,9 @@ void scnn_train_opts_default(scnn_train_opts *o)
     o->batch = 250;
     o->val_split = 0.2;
     o->seed = 1;
+    o->augment = 2;
+    o->protocol = "clean";
+    o->select = "val_loss";
     o->out_dir = "runs/default";
     o->backend = &scnn_backend_naive;
 }
@@ -25,6 +37,150 @@ typedef struct epoch_stats {
     double loss, acc, val_loss, val_acc, seconds, images_per_s;
 } epoch_stats;
 
+typedef struct iter_result {
+    int best_epoch, epochs_run;
+    epoch_stats best;
+    double test_loss, test_acc, seconds, seconds_per_epoch;
+} iter_result;
+
+/* Everything one run holds in memory. */
+typedef struct run {
+    scnn_train_opts o;
+    char backend_name[32];
+    int threads;
+    scnn_dataset all, test;       /* originals, test set (test limited) */
+    scnn_dataset all_aug;         /* protocol "seed": every original augmented */
+    char data_sha[65];
+    size_t n_test;
+} run;
+
+#define PATH_LEN 2300
+
+static bool select_by_acc(const scnn_train_opts *o) { return strcmp(o->select, "val_acc") == 0; }
+
+/* ---- small file helpers ------------------------------------------------------------------- */
+
+static scnn_status write_text(const char *path, const char *text)
+{
+    return scnn_write_atomic(path, text, strlen(text));
+}
+
+/* Reads a whole small text file (NUL-terminated, malloc'd) or NULL. */
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    size_t cap = 0, len = 0;
+    for (;;) {
+        if (cap - len < 4096) {
+            cap = cap ? cap * 2 : 65536;
+            char *nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = nb;
+        }
+        size_t got = fread(buf + len, 1, cap - len - 1, f);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    fclose(f);
+    buf[len] = 0;
+    return buf;
+}
+
+
+/* The value after "key " on its own line in text, or NULL. */
+static const char *find_key(const char *text, const char *key, char *val, size_t len)
+{
+    size_t kl = strlen(key);
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+        if (strncmp(p, key, kl) == 0 && (p[kl] == ' ' || p[kl] == '=')) {
+            const char *v = p + kl + 1, *e = strchr(v, '\n');
+            size_t n = e ? (size_t)(e - v) : strlen(v);
+            if (n >= len)
+                n = len - 1;
+            memcpy(val, v, n);
+            val[n] = 0;
+            return val;
+        }
+    }
+    return NULL;
+}
+
+/* ---- the options file: run.conf ------------------------------------------------------------ */
+
+static scnn_status write_run_conf(const char *dir, const scnn_train_opts *o)
+{
+    char path[PATH_LEN], text[4096];
+    snprintf(path, sizeof path, "%s/run.conf", dir);
+    snprintf(text, sizeof text,
+             "# scnn train options; 'scnn train --resume %s' continues this run\n"
+             "dataset=%s\ndata_dir=%s\nepochs=%d\nbatch=%d\nlimit=%zu\ntest_limit=%zu\n"
+             "val_split=%.17g\nseed=%llu\niterations=%d\naugment=%d\nprotocol=%s\nselect=%s\n"
+             "patience=%d\nbackend=%s\n",
+             dir, o->dataset, o->data_dir ? o->data_dir : "", o->epochs, o->batch, o->limit,
+             o->test_limit, o->val_split, (unsigned long long)o->seed, o->iterations, o->augment,
+             o->protocol, o->select, o->patience, o->backend->name);
+    return write_text(path, text);
+}
+
+/* Static storage for the strings of a read run.conf. */
+static char conf_dataset[64], conf_data_dir[2048], conf_protocol[16], conf_select[16],
+    conf_backend[32];
+
+static scnn_status read_run_conf(const char *dir, scnn_train_opts *o)
+{
+    char path[PATH_LEN], v[2048];
+    snprintf(path, sizeof path, "%s/run.conf", dir);
+    char *t = read_text(path);
+    if (!t)
+        return scnn_fail(SCNN_ERR_IO, "cannot resume %s: %s: %s", dir, path, strerror(errno));
+    scnn_train_opts_default(o);
+    bool ok = true;
+#define STR(key, buf)                                                                             \
+    if ((ok = ok && find_key(t, key, v, sizeof v)))                                               \
+        snprintf(buf, sizeof buf, "%.*s", (int)sizeof buf - 1, v);
+    STR("dataset", conf_dataset)
+    STR("data_dir", conf_data_dir)
+    STR("protocol", conf_protocol)
+    STR("select", conf_select)
+    STR("backend", conf_backend)
+#undef STR
+#define NUM(key, expr)                                                                            \
+    if ((ok = ok && find_key(t, key, v, sizeof v)))                                               \
+        expr;
+    NUM("epochs", o->epochs = atoi(v))
+    NUM("batch", o->batch = atoi(v))
+    NUM("limit", o->limit = strtoull(v, NULL, 10))
+    NUM("test_limit", o->test_limit = strtoull(v, NULL, 10))
+    NUM("val_split", o->val_split = strtod(v, NULL))
+    NUM("seed", o->seed = strtoull(v, NULL, 10))
+    NUM("iterations", o->iterations = atoi(v))
+    NUM("augment", o->augment = atoi(v))
+    NUM("patience", o->patience = atoi(v))
+#undef NUM
+    free(t);
+    if (!ok || o->epochs < 1 || o->batch < 1 || o->iterations < 1 || o->augment < 0 ||
+        (strcmp(conf_protocol, "clean") && strcmp(conf_protocol, "seed")) ||
+        (strcmp(conf_select, "val_loss") && strcmp(conf_select, "val_acc")))
+        return scnn_fail(SCNN_ERR_FORMAT, "cannot resume %s: %s is incomplete or invalid", dir,
+                         path);
+    o->dataset = conf_dataset;
+    o->data_dir = conf_data_dir[0] ? conf_data_dir : NULL;
+    o->protocol = conf_protocol;
+    o->select = conf_select;
+    o->out_dir = dir;
+    return SCNN_OK;
+}
+
+/* ---- data for one iteration ----------------------------------------------------------------- */
+
 static void gather(const scnn_dataset *src, const uint32_t *idx, size_t n, scnn_dataset *dst)
 {
     for (size_t i = 0; i < n; i++) {
@@ -32,9 +188,6 @@ static void gather(const scnn_dataset *src, const uint32_t *idx, size_t n, scnn_
                SCNN_PIXELS);
         dst->labels[i] = src->labels[idx[i]];
     }
-    dst->n = n;
-    dst->rows = src->rows;
-    dst->cols = src->cols;
 }
 
 static scnn_status dataset_alloc(scnn_dataset *d, size_t n)
@@ -52,18 +205,48 @@ static scnn_status dataset_alloc(scnn_dataset *d, size_t n)
     return SCNN_OK;
 }
 
-static void progress_bar(size_t done, size_t total, double elapsed, double loss, double acc)
+/* Splits src by a seeded permutation: the first n_val are validation, the rest training. */
+static scnn_status split(const scnn_dataset *src, double val_split, uint64_t seed,
+                         scnn_dataset *train, scnn_dataset *val)
 {
-    int width = 30, filled = total ? (int)((double)width * done / total) : width;
-    double eta = done ? elapsed * (double)(total - done) / (double)done : 0;
-    char bar[64];
-    for (int i = 0; i < width; i++)
-        bar[i] = i < filled ? '=' : (i == filled ? '>' : '.');
-    bar[width] = 0;
-    printf("\r%7zu/%zu [%s] ETA %4.0fs - loss: %.4f - acc: %.4f ", done, total, bar, eta, loss,
-           acc);
-    fflush(stdout);
+    size_t n = src->n, n_val = (size_t)llround((double)n * val_split);
+    uint32_t *perm = malloc((n ? n : 1) * sizeof *perm);
+    scnn_status st = SCNN_OK;
+    if (!perm)
+        return scnn_fail(SCNN_ERR_NOMEM, "out of memory");
+    scnn_rng_permutation(perm, n, seed, SCNN_RNG_SPLIT, 0);
+    if ((st = dataset_alloc(val, n_val)) == SCNN_OK &&
+        (st = dataset_alloc(train, n - n_val)) == SCNN_OK) {
+        gather(src, perm, n_val, val);
+        gather(src, perm + n_val, n - n_val, train);
+    }
+    free(perm);
+    return st;
 }
+
+/* The training and validation sets of iteration k.
+ * clean: a different split of the originals per iteration; only the training part augmented.
+ * seed:  the seed's order: everything augmented once, then the same split for every iteration. */
+static scnn_status iteration_data(run *r, int k, scnn_dataset *train, scnn_dataset *val)
+{
+    const scnn_train_opts *o = &r->o;
+    if (strcmp(o->protocol, "seed") == 0)
+        return split(o->augment ? &r->all_aug : &r->all, o->val_split, o->seed, train, val);
+    uint64_t seed = o->seed + (uint64_t)k;
+    scnn_dataset part = {0};
+    scnn_status st = split(&r->all, o->val_split, seed, &part, val);
+    if (st != SCNN_OK)
+        return st;
+    if (o->augment == 0) {
+        *train = part;
+        return SCNN_OK;
+    }
+    st = scnn_augment_dataset(train, &part, o->augment, seed);
+    scnn_dataset_free(&part);
+    return st;
+}
+
+/* ---- per-epoch files ------------------------------------------------------------------------ */
 
 static scnn_status write_history(const char *path, const epoch_stats *h, int n)
 {
@@ -81,129 +264,306 @@ static scnn_status write_history(const char *path, const epoch_stats *h, int n)
     return s;
 }
 
-typedef struct iter_result {
-    int best_epoch;
-    epoch_stats best;
-    double test_loss, test_acc, seconds;
-} iter_result;
+/* Resumable state of an iteration after `epoch` epochs. */
+typedef struct iter_state {
+    int epoch, best_epoch, since_best;
+    double best_metric;
+    char slot;                    /* 'a' or 'b': the slot checkpoint holding this state */
+    char ckpt_sha[65];
+} iter_state;
 
-static scnn_status write_summary(const char *path, const scnn_train_opts *o, const char *backend,
-                                 int threads, size_t n_train, size_t n_val, size_t n_test,
-                                 const iter_result *r, int n_iter)
+static scnn_status write_state(const char *path, const iter_state *s, const epoch_stats *h)
 {
-    char buf[8192];
-    size_t len = 0, cap = sizeof buf;
-#define P(...) len += (size_t)snprintf(buf + len, len < cap ? cap - len : 0, __VA_ARGS__)
-    P("{\n  \"dataset\": \"%s\",\n  \"protocol\": \"clean\",\n  \"seed\": %llu,\n", o->dataset,
-      (unsigned long long)o->seed);
-    P("  \"backend\": \"%s\",\n  \"threads\": %d,\n  \"git_rev\": \"%s\",\n", backend, threads,
-      scnn_git_rev());
-    P("  \"epochs\": %d,\n  \"batch\": %d,\n  \"val_split\": %.4f,\n", o->epochs, o->batch,
-      o->val_split);
-    P("  \"n_train\": %zu,\n  \"n_val\": %zu,\n  \"n_test\": %zu,\n  \"iterations\": [\n",
-      n_train, n_val, n_test);
-    double mean_acc = 0, mean_loss = 0;
-    for (int i = 0; i < n_iter; i++) {
-        const iter_result *x = &r[i];
-        P("    {\"iteration\": %d, \"seed\": %llu, \"best_epoch\": %d, \"train_loss\": %.6f, "
-          "\"train_acc\": %.6f, \"val_loss\": %.6f, \"val_acc\": %.6f, \"test_loss\": %.6f, "
-          "\"test_acc\": %.6f, \"seconds\": %.1f}%s\n",
-          i, (unsigned long long)(o->seed + (uint64_t)i), x->best_epoch, x->best.loss,
-          x->best.acc, x->best.val_loss, x->best.val_acc, x->test_loss, x->test_acc, x->seconds,
-          i + 1 < n_iter ? "," : "");
-        mean_acc += x->test_acc / n_iter;
-        mean_loss += x->test_loss / n_iter;
-    }
-    P("  ],\n  \"mean_test_loss\": %.6f,\n  \"mean_test_acc\": %.6f\n}\n", mean_loss, mean_acc);
-#undef P
-    if (len >= cap)
-        return scnn_fail(SCNN_ERR_ARG, "summary too large for %s", path);
-    return scnn_write_atomic(path, buf, len);
+    size_t cap = 512 + (size_t)s->epoch * 200;
+    char *buf = malloc(cap);
+    if (!buf)
+        return scnn_fail(SCNN_ERR_NOMEM, "out of memory writing %s", path);
+    size_t len = (size_t)snprintf(buf, cap,
+                                  "scnn-train-state 1\nepoch %d\nslot %c\nckpt_sha256 %s\n"
+                                  "best_epoch %d\nbest_metric %.17g\nsince_best %d\nhistory\n",
+                                  s->epoch, s->slot, s->ckpt_sha, s->best_epoch, s->best_metric,
+                                  s->since_best);
+    for (int i = 0; i < s->epoch; i++)
+        len += (size_t)snprintf(buf + len, cap - len, "%d,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n",
+                                h[i].epoch, h[i].loss, h[i].acc, h[i].val_loss, h[i].val_acc,
+                                h[i].seconds, h[i].images_per_s);
+    scnn_status st = scnn_write_atomic(path, buf, len);
+    free(buf);
+    return st;
 }
 
-scnn_status scnn_train_run(const scnn_train_opts *o)
+static bool read_state(const char *path, iter_state *s, epoch_stats *h, int max_epochs)
 {
-    scnn_status st;
-    char dir[2048], path[2300];
-    if (o->data_dir)
-        snprintf(dir, sizeof dir, "%s", o->data_dir);
-    else
-        scnn_dataset_dir(dir, sizeof dir, o->dataset);
-
-    scnn_dataset all = {0}, test = {0}, train = {0}, val = {0};
-    scnn_model *m = NULL;
-    uint32_t *perm = NULL, *order = NULL;
-    uint8_t *bx = NULL, *by = NULL;
-    epoch_stats *hist = NULL;
-
-    if ((st = scnn_dataset_load_dir(&all, dir, "train")) != SCNN_OK)
-        goto out;
-    if ((st = scnn_dataset_load_dir(&test, dir, "t10k")) != SCNN_OK)
-        goto out;
-    char data_sha[65];
-    scnn_sha256_hex(all.images, all.n * SCNN_PIXELS, data_sha);
-    size_t n_orig = o->limit && o->limit < all.n ? o->limit : all.n;
-    size_t n_test = o->test_limit && o->test_limit < test.n ? o->test_limit : test.n;
-    size_t n_val = (size_t)llround((double)n_orig * o->val_split);
-    size_t n_train = n_orig - n_val;
-    if (n_train == 0) {
-        st = scnn_fail(SCNN_ERR_ARG, "no training images left: %zu originals, validation split %g",
-                       n_orig, o->val_split);
-        goto out;
+    char *t = read_text(path);
+    if (!t)
+        return false;
+    char v[128];
+    bool ok = strncmp(t, "scnn-train-state 1\n", 19) == 0;
+    ok = ok && find_key(t, "epoch", v, sizeof v) && (s->epoch = atoi(v)) >= 1 &&
+         s->epoch <= max_epochs;
+    ok = ok && find_key(t, "slot", v, sizeof v) && (s->slot = v[0]) && (v[0] == 'a' || v[0] == 'b');
+    ok = ok && find_key(t, "ckpt_sha256", s->ckpt_sha, sizeof s->ckpt_sha);
+    ok = ok && find_key(t, "best_epoch", v, sizeof v) && ((s->best_epoch = atoi(v)) >= 0);
+    ok = ok && find_key(t, "best_metric", v, sizeof v) && ((s->best_metric = strtod(v, NULL)), 1);
+    ok = ok && find_key(t, "since_best", v, sizeof v) && ((s->since_best = atoi(v)) >= 0);
+    const char *p = ok ? strstr(t, "\nhistory\n") : NULL;
+    ok = p != NULL;
+    if (ok) {
+        p += 9;
+        for (int i = 0; i < s->epoch && ok; i++) {
+            epoch_stats *e = &h[i];
+            ok = sscanf(p, "%d,%lf,%lf,%lf,%lf,%lf,%lf", &e->epoch, &e->loss, &e->acc,
+                        &e->val_loss, &e->val_acc, &e->seconds, &e->images_per_s) == 7 &&
+                 e->epoch == i + 1;
+            p = strchr(p, '\n');
+            ok = ok && p;
+            if (p)
+                p++;
+        }
     }
+    free(t);
+    return ok;
+}
 
-    /* The split: a seeded permutation of the originals; the first n_val are validation. */
-    const int iteration = 0;
-    perm = malloc(n_orig * sizeof *perm);
-    order = malloc(n_train * sizeof *order);
-    bx = malloc((size_t)o->batch * SCNN_PIXELS);
-    by = malloc((size_t)o->batch);
-    hist = calloc((size_t)o->epochs, sizeof *hist);
-    if (!perm || !order || !bx || !by || !hist) {
+static scnn_status file_sha256(const char *path, char out[65])
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return scnn_fail(SCNN_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    void *buf = malloc(n > 0 ? (size_t)n : 1);
+    bool ok = buf && fread(buf, 1, (size_t)n, f) == (size_t)n;
+    fclose(f);
+    if (ok)
+        scnn_sha256_hex(buf, (size_t)n, out);
+    free(buf);
+    return ok ? SCNN_OK : scnn_fail(SCNN_ERR_IO, "cannot read %s", path);
+}
+
+/* ---- results --------------------------------------------------------------------------------- */
+
+static scnn_status write_result(const char *dir, int k, const iter_result *r, const float *probs,
+                                size_t n_test)
+{
+    char path[PATH_LEN], text[1024];
+    snprintf(path, sizeof path, "%s/iter-%d/test_probs.f32", dir, k);
+    scnn_status st = scnn_write_atomic(path, probs, n_test * SCNN_CLASSES * sizeof(float));
+    if (st != SCNN_OK)
+        return st;
+    snprintf(path, sizeof path, "%s/iter-%d/result.txt", dir, k);
+    snprintf(text, sizeof text,
+             "best_epoch %d\nepochs_run %d\ntrain_loss %.17g\ntrain_acc %.17g\nval_loss %.17g\n"
+             "val_acc %.17g\ntest_loss %.17g\ntest_acc %.17g\nseconds %.17g\n"
+             "seconds_per_epoch %.17g\nn_test %zu\n",
+             r->best_epoch, r->epochs_run, r->best.loss, r->best.acc, r->best.val_loss,
+             r->best.val_acc, r->test_loss, r->test_acc, r->seconds, r->seconds_per_epoch,
+             n_test);
+    return write_text(path, text);
+}
+
+static bool read_result(const char *dir, int k, iter_result *r, float *probs, size_t n_test)
+{
+    char path[PATH_LEN], v[64];
+    snprintf(path, sizeof path, "%s/iter-%d/result.txt", dir, k);
+    char *t = read_text(path);
+    if (!t)
+        return false;
+    double *dst[] = {&r->best.loss, &r->best.acc, &r->best.val_loss, &r->best.val_acc,
+                     &r->test_loss, &r->test_acc, &r->seconds, &r->seconds_per_epoch};
+    const char *keys[] = {"train_loss", "train_acc", "val_loss", "val_acc",
+                          "test_loss", "test_acc", "seconds", "seconds_per_epoch"};
+    bool ok = find_key(t, "best_epoch", v, sizeof v) && (r->best_epoch = atoi(v)) >= 0;
+    ok = ok && find_key(t, "epochs_run", v, sizeof v) && (r->epochs_run = atoi(v)) >= 0;
+    for (size_t i = 0; ok && i < sizeof keys / sizeof keys[0]; i++)
+        ok = find_key(t, keys[i], v, sizeof v) && ((*dst[i] = strtod(v, NULL)), 1);
+    ok = ok && find_key(t, "n_test", v, sizeof v) && strtoull(v, NULL, 10) == n_test;
+    free(t);
+    if (!ok)
+        return false;
+    snprintf(path, sizeof path, "%s/iter-%d/test_probs.f32", dir, k);
+    FILE *f = fopen(path, "rb");
+    ok = f && fread(probs, sizeof(float), n_test * SCNN_CLASSES, f) == n_test * SCNN_CLASSES &&
+         fgetc(f) == EOF;
+    if (f)
+        fclose(f);
+    return ok;
+}
+
+static void mean_std(const double *x, int n, double *mean, double *sd)
+{
+    double s = 0, s2 = 0;
+    for (int i = 0; i < n; i++)
+        s += x[i];
+    *mean = s / n;
+    for (int i = 0; i < n; i++)
+        s2 += (x[i] - *mean) * (x[i] - *mean);
+    *sd = sqrt(s2 / n); /* population standard deviation, as numpy's std() */
+}
+
+static scnn_status write_summary(const run *r, const iter_result *res, int n_iter,
+                                 size_t n_train, size_t n_val, double ens_loss, double ens_acc)
+{
+    const scnn_train_opts *o = &r->o;
+    char path[PATH_LEN];
+    size_t cap = 4096 + (size_t)n_iter * 512, len = 0;
+    char *buf = malloc(cap);
+    if (!buf)
+        return scnn_fail(SCNN_ERR_NOMEM, "out of memory");
+#define P(...) len += (size_t)snprintf(buf + len, len < cap ? cap - len : 0, __VA_ARGS__)
+    P("{\n  \"dataset\": \"%s\",\n  \"protocol\": \"%s\",\n  \"select\": \"%s\",\n", o->dataset,
+      o->protocol, o->select);
+    P("  \"seed\": %llu,\n  \"backend\": \"%s\",\n  \"threads\": %d,\n  \"git_rev\": \"%s\",\n",
+      (unsigned long long)o->seed, r->backend_name, r->threads, scnn_git_rev());
+    P("  \"epochs\": %d,\n  \"batch\": %d,\n  \"val_split\": %.4f,\n  \"augment\": %d,\n"
+      "  \"patience\": %d,\n",
+      o->epochs, o->batch, o->val_split, o->augment, o->patience);
+    P("  \"n_originals\": %zu,\n  \"n_train\": %zu,\n  \"n_val\": %zu,\n  \"n_test\": %zu,\n"
+      "  \"trainable_params\": 493772,\n  \"data_sha256\": \"%s\",\n  \"iterations\": [\n",
+      r->all.n, n_train, n_val, r->n_test, r->data_sha);
+    double tl[n_iter], ta[n_iter], trl[n_iter], tra[n_iter], vl[n_iter], va[n_iter], ke[n_iter];
+    for (int i = 0; i < n_iter; i++) {
+        const iter_result *x = &res[i];
+        P("    {\"iteration\": %d, \"seed\": %llu, \"best_epoch\": %d, \"epochs_run\": %d, "
+          "\"train_loss\": %.6f, \"train_acc\": %.6f, \"val_loss\": %.6f, \"val_acc\": %.6f, "
+          "\"test_loss\": %.6f, \"test_acc\": %.6f, \"seconds\": %.1f, "
+          "\"seconds_per_epoch\": %.2f}%s\n",
+          i, (unsigned long long)(o->seed + (uint64_t)i), x->best_epoch, x->epochs_run,
+          x->best.loss, x->best.acc, x->best.val_loss, x->best.val_acc, x->test_loss,
+          x->test_acc, x->seconds, x->seconds_per_epoch, i + 1 < n_iter ? "," : "");
+        tl[i] = x->test_loss;
+        ta[i] = x->test_acc;
+        trl[i] = x->best.loss;
+        tra[i] = x->best.acc;
+        vl[i] = x->best.val_loss;
+        va[i] = x->best.val_acc;
+        ke[i] = x->best_epoch;
+    }
+    double m[7], sd[7];
+    double *cols[7] = {tl, ta, trl, tra, vl, va, ke};
+    for (int c = 0; c < 7; c++)
+        mean_std(cols[c], n_iter, &m[c], &sd[c]);
+    P("  ],\n  \"mean_test_loss\": %.6f,\n  \"std_test_loss\": %.6f,\n  \"mean_test_acc\": %.6f,\n"
+      "  \"std_test_acc\": %.6f,\n",
+      m[0], sd[0], m[1], sd[1]);
+    P("  \"mean_train_loss\": %.6f,\n  \"mean_train_acc\": %.6f,\n  \"mean_val_loss\": %.6f,\n"
+      "  \"mean_val_acc\": %.6f,\n  \"mean_best_epoch\": %.2f,\n",
+      m[2], m[3], m[4], m[5], m[6]);
+    P("  \"ensemble_test_loss\": %.6f,\n  \"ensemble_test_acc\": %.6f\n}\n", ens_loss, ens_acc);
+#undef P
+    scnn_status st = SCNN_OK;
+    if (len >= cap)
+        st = scnn_fail(SCNN_ERR_ARG, "summary too large");
+    snprintf(path, sizeof path, "%s/summary.json", o->out_dir);
+    if (st == SCNN_OK)
+        st = scnn_write_atomic(path, buf, len);
+    free(buf);
+
+    printf("\n%s, protocol %s, %d model%s, selection by %s\n", o->dataset, o->protocol, n_iter,
+           n_iter == 1 ? "" : "s", o->select);
+    printf("%4s %6s %5s %10s %9s %8s %7s %9s %8s\n", "iter", "seed", "kept", "train_loss",
+           "train_acc", "val_loss", "val_acc", "test_loss", "test_acc");
+    for (int i = 0; i < n_iter; i++)
+        printf("%4d %6llu %5d %10.4f %8.2f%% %8.4f %6.2f%% %9.4f %7.2f%%\n", i,
+               (unsigned long long)(o->seed + (uint64_t)i), res[i].best_epoch, trl[i],
+               100 * tra[i], vl[i], 100 * va[i], tl[i], 100 * ta[i]);
+    printf("test (mean +- std over %d): loss %.4f +- %.4f, accuracy %.2f%% +- %.2f%%\n", n_iter,
+           m[0], sd[0], 100 * m[1], 100 * sd[1]);
+    printf("at the kept epoch (mean): train loss %.4f acc %.2f%%; validation loss %.4f acc %.2f%%\n",
+           m[2], 100 * m[3], m[4], 100 * m[5]);
+    printf("ensemble (mean of the %d models' probabilities): test loss %.4f, accuracy %.2f%%\n",
+           n_iter, ens_loss, 100 * ens_acc);
+    return st;
+}
+
+/* ---- one iteration ----------------------------------------------------------------------------- */
+
+static void progress_bar(int k, size_t done, size_t total, double elapsed, double loss, double acc)
+{
+    int width = 30, filled = total ? (int)((double)width * done / total) : width;
+    double eta = done ? elapsed * (double)(total - done) / (double)done : 0;
+    char bar[64];
+    for (int i = 0; i < width; i++)
+        bar[i] = i < filled ? '=' : (i == filled ? '>' : '.');
+    bar[width] = 0;
+    printf("\r[%d] %7zu/%zu [%s] ETA %4.0fs - loss: %.4f - acc: %.4f ", k, done, total, bar, eta,
+           loss, acc);
+    fflush(stdout);
+}
+
+static bool improved(const scnn_train_opts *o, const epoch_stats *e, double best, int best_epoch)
+{
+    if (best_epoch == 0)
+        return true;
+    return select_by_acc(o) ? e->val_acc > best : e->val_loss < best;
+}
+
+static scnn_status train_iteration(run *r, int k, const scnn_dataset *train,
+                                   const scnn_dataset *val, iter_result *res, float *test_probs)
+{
+    const scnn_train_opts *o = &r->o;
+    uint64_t seed = o->seed + (uint64_t)k;
+    char dir[PATH_LEN], path[PATH_LEN + 64];
+    snprintf(dir, sizeof dir, "%s/iter-%d", o->out_dir, k);
+    scnn_status st = scnn_mkdirs(dir);
+    if (st != SCNN_OK)
+        return st;
+
+    scnn_model *m = NULL;
+    uint32_t *order = malloc((train->n ? train->n : 1) * sizeof *order);
+    uint8_t *bx = malloc((size_t)o->batch * SCNN_PIXELS), *by = malloc((size_t)o->batch);
+    epoch_stats *hist = calloc((size_t)o->epochs, sizeof *hist);
+    if (!order || !bx || !by || !hist) {
         st = scnn_fail(SCNN_ERR_NOMEM, "out of memory");
         goto out;
     }
-    uint64_t seed = o->seed + (uint64_t)iteration;
-    scnn_rng_permutation(perm, n_orig, seed, SCNN_RNG_SPLIT, 0);
-    if ((st = dataset_alloc(&val, n_val)) != SCNN_OK ||
-        (st = dataset_alloc(&train, n_train)) != SCNN_OK)
-        goto out;
-    gather(&all, perm, n_val, &val);
-    gather(&all, perm + n_val, n_train, &train);
-
-    snprintf(path, sizeof path, "%s/iter-%d", o->out_dir, iteration);
-    if ((st = scnn_mkdirs(path)) != SCNN_OK)
-        goto out;
     if ((st = scnn_model_create(&m, o->batch, o->backend, seed)) != SCNN_OK)
         goto out;
-    int threads = o->backend->threads ? o->backend->threads() : 1;
-    printf("dataset %s: %zu training, %zu validation, %zu test images; seed %llu\n", o->dataset,
-           n_train, n_val, n_test, (unsigned long long)seed);
-    printf("backend %s, %d thread%s; batch %d, %d epochs; writing %s\n", o->backend->name, threads,
-           threads == 1 ? "" : "s", o->batch, o->epochs, o->out_dir);
-    fflush(stdout);
 
-    iter_result res = {.best_epoch = 0};
-    double best_val = INFINITY, t_iter = scnn_now();
     scnn_ckpt_meta meta = {0};
     snprintf(meta.dataset, sizeof meta.dataset, "%s", o->dataset);
-    snprintf(meta.protocol, sizeof meta.protocol, "clean");
-    snprintf(meta.backend, sizeof meta.backend, "%s", o->backend->name);
+    snprintf(meta.protocol, sizeof meta.protocol, "%s", o->protocol);
+    snprintf(meta.backend, sizeof meta.backend, "%s", r->backend_name);
     snprintf(meta.git_rev, sizeof meta.git_rev, "%s", scnn_git_rev());
-    memcpy(meta.data_sha256, data_sha, sizeof meta.data_sha256);
+    memcpy(meta.data_sha256, r->data_sha, sizeof meta.data_sha256);
     meta.seed = seed;
-    meta.iteration = iteration;
+    meta.iteration = k;
 
-    for (int epoch = 1; epoch <= o->epochs; epoch++) {
+    /* Resume from the last complete epoch, if there is one. */
+    iter_state s = {.best_metric = 0};
+    snprintf(path, sizeof path, "%s/state.txt", dir);
+    if (read_state(path, &s, hist, o->epochs)) {
+        char slot[PATH_LEN + 16], sha[65];
+        snprintf(slot, sizeof slot, "%s/slot-%c.ckpt", dir, s.slot);
+        if (file_sha256(slot, sha) != SCNN_OK || strcmp(sha, s.ckpt_sha) != 0) {
+            st = scnn_fail(SCNN_ERR_CHECKSUM, "cannot resume: %s does not match %s/state.txt",
+                           slot, dir);
+            goto out;
+        }
+        if ((st = scnn_checkpoint_load(slot, m, NULL)) != SCNN_OK)
+            goto out;
+        printf("[%d] resuming after epoch %d (best so far: epoch %d)\n", k, s.epoch, s.best_epoch);
+    } else {
+        memset(&s, 0, sizeof s);
+        s.slot = 'b';
+    }
+
+    double t_iter = scnn_now();
+    size_t n_train = train->n;
+    for (int epoch = s.epoch + 1; epoch <= o->epochs; epoch++) {
+        if (o->patience > 0 && s.since_best >= o->patience)
+            break;
         double t0 = scnn_now(), loss_sum = 0;
         size_t correct = 0;
         scnn_rng_permutation(order, n_train, seed, SCNN_RNG_SHUFFLE, (uint64_t)epoch);
         for (size_t b0 = 0; b0 < n_train; b0 += (size_t)o->batch) {
             int nb = (int)(n_train - b0 < (size_t)o->batch ? n_train - b0 : (size_t)o->batch);
             for (int i = 0; i < nb; i++) {
-                memcpy(bx + (size_t)i * SCNN_PIXELS,
-                       train.images + (size_t)order[b0 + (size_t)i] * SCNN_PIXELS, SCNN_PIXELS);
-                by[i] = train.labels[order[b0 + (size_t)i]];
+                size_t src = order[b0 + (size_t)i];
+                memcpy(bx + (size_t)i * SCNN_PIXELS, train->images + src * SCNN_PIXELS,
+                       SCNN_PIXELS);
+                by[i] = train->labels[src];
             }
             int c = 0;
             float loss = scnn_model_train_batch(m, bx, by, nb, &c);
@@ -218,7 +578,7 @@ scnn_status scnn_train_run(const scnn_train_opts *o)
             correct += (size_t)c;
             if (o->progress) {
                 size_t done = b0 + (size_t)nb;
-                progress_bar(done, n_train, scnn_now() - t0, loss_sum / done,
+                progress_bar(k, done, n_train, scnn_now() - t0, loss_sum / done,
                              (double)correct / done);
             }
         }
@@ -228,55 +588,213 @@ scnn_status scnn_train_run(const scnn_train_opts *o)
         e->acc = (double)correct / (double)n_train;
         e->seconds = scnn_now() - t0;
         e->images_per_s = (double)n_train / e->seconds;
-        scnn_model_evaluate(m, val.images, val.labels, val.n, &e->val_loss, &e->val_acc, NULL,
+        scnn_model_evaluate(m, val->images, val->labels, val->n, &e->val_loss, &e->val_acc, NULL,
                             NULL);
         if (o->progress)
             printf("\r%*s\r", 100, "");
-        printf("Epoch %d/%d - %zu images - %.1fs - %.0f img/s - loss: %.4f - acc: %.4f - "
+        printf("[%d] Epoch %d/%d - %zu images - %.1fs - %.0f img/s - loss: %.4f - acc: %.4f - "
                "val_loss: %.4f - val_acc: %.4f\n",
-               epoch, o->epochs, n_train, e->seconds, e->images_per_s, e->loss, e->acc,
+               k, epoch, o->epochs, n_train, e->seconds, e->images_per_s, e->loss, e->acc,
                e->val_loss, e->val_acc);
         fflush(stdout);
-        snprintf(path, sizeof path, "%s/iter-%d/history.csv", o->out_dir, iteration);
+
+        snprintf(path, sizeof path, "%s/history.csv", dir);
         if ((st = write_history(path, hist, epoch)) != SCNN_OK)
             goto out;
-        /* Keras's ModelCheckpoint(save_best_only) keeps the first epoch with the lowest loss;
-         * with no validation images, the last epoch is kept. */
-        if (n_val == 0 || e->val_loss < best_val) {
-            best_val = e->val_loss;
-            res.best_epoch = epoch;
-            res.best = *e;
+        /* Keras's ModelCheckpoint(save_best_only) keeps the first epoch with the best figure;
+         * without validation images, the last epoch. */
+        if (val->n == 0 || improved(o, e, s.best_metric, s.best_epoch)) {
+            s.best_metric = select_by_acc(o) ? e->val_acc : e->val_loss;
+            s.best_epoch = epoch;
+            s.since_best = 0;
             meta.epoch = epoch;
             meta.step = scnn_model_step(m);
             meta.val_loss = e->val_loss;
             meta.val_acc = e->val_acc;
-            snprintf(path, sizeof path, "%s/iter-%d/best.ckpt", o->out_dir, iteration);
+            snprintf(path, sizeof path, "%s/best.ckpt", dir);
             if ((st = scnn_checkpoint_save(path, m, &meta)) != SCNN_OK)
                 goto out;
+        } else {
+            s.since_best++;
         }
+        /* The resumable state: the other slot first, then the state that names it. */
+        s.epoch = epoch;
+        s.slot = s.slot == 'a' ? 'b' : 'a';
+        meta.epoch = epoch;
+        meta.step = scnn_model_step(m);
+        meta.val_loss = e->val_loss;
+        meta.val_acc = e->val_acc;
+        snprintf(path, sizeof path, "%s/slot-%c.ckpt", dir, s.slot);
+        if ((st = scnn_checkpoint_save(path, m, &meta)) != SCNN_OK ||
+            (st = file_sha256(path, s.ckpt_sha)) != SCNN_OK)
+            goto out;
+        snprintf(path, sizeof path, "%s/state.txt", dir);
+        if ((st = write_state(path, &s, hist)) != SCNN_OK)
+            goto out;
     }
-    res.seconds = scnn_now() - t_iter;
 
-    snprintf(path, sizeof path, "%s/iter-%d/best.ckpt", o->out_dir, iteration);
+    res->best_epoch = s.best_epoch;
+    res->epochs_run = s.epoch;
+    res->best = hist[s.best_epoch > 0 ? s.best_epoch - 1 : 0];
+    res->seconds = 0;
+    for (int i = 0; i < s.epoch; i++)
+        res->seconds += hist[i].seconds;
+    res->seconds_per_epoch = s.epoch ? res->seconds / s.epoch : 0;
+    (void)t_iter;
+
+    snprintf(path, sizeof path, "%s/best.ckpt", dir);
     if ((st = scnn_checkpoint_load(path, m, NULL)) != SCNN_OK)
         goto out;
-    scnn_model_evaluate(m, test.images, test.labels, n_test, &res.test_loss, &res.test_acc, NULL,
-                        NULL);
-    printf("kept epoch %d (val_loss %.4f, val_acc %.4f); test_loss: %.4f - test_acc: %.4f\n",
-           res.best_epoch, res.best.val_loss, res.best.val_acc, res.test_loss, res.test_acc);
-    snprintf(path, sizeof path, "%s/summary.json", o->out_dir);
-    st = write_summary(path, o, o->backend->name, threads, n_train, n_val, n_test, &res, 1);
+    scnn_model_evaluate(m, r->test.images, r->test.labels, r->n_test, &res->test_loss,
+                        &res->test_acc, NULL, test_probs);
+    printf("[%d] kept epoch %d (val_loss %.4f, val_acc %.4f); test_loss: %.4f - test_acc: %.4f\n",
+           k, res->best_epoch, res->best.val_loss, res->best.val_acc, res->test_loss,
+           res->test_acc);
+    if ((st = write_result(o->out_dir, k, res, test_probs, r->n_test)) != SCNN_OK)
+        goto out;
+    /* Finished: the resume slots are no longer needed. */
+    for (const char *sl = "ab"; *sl; sl++) {
+        snprintf(path, sizeof path, "%s/slot-%c.ckpt", dir, *sl);
+        unlink(path);
+    }
+    snprintf(path, sizeof path, "%s/state.txt", dir);
+    unlink(path);
 
 out:
     scnn_model_free(m);
-    scnn_dataset_free(&all);
-    scnn_dataset_free(&test);
-    scnn_dataset_free(&train);
-    scnn_dataset_free(&val);
-    free(perm);
     free(order);
     free(bx);
     free(by);
     free(hist);
+    return st;
+}
+
+/* ---- the run ------------------------------------------------------------------------------------ */
+
+static scnn_status run_all(run *r)
+{
+    scnn_train_opts *o = &r->o;
+    scnn_status st;
+    char dir[2048];
+    if (o->data_dir)
+        snprintf(dir, sizeof dir, "%s", o->data_dir);
+    else
+        scnn_dataset_dir(dir, sizeof dir, o->dataset);
+    if ((st = scnn_dataset_load_dir(&r->all, dir, "train")) != SCNN_OK ||
+        (st = scnn_dataset_load_dir(&r->test, dir, "t10k")) != SCNN_OK)
+        return st;
+    scnn_sha256_hex(r->all.images, r->all.n * SCNN_PIXELS, r->data_sha);
+    if (o->limit && o->limit < r->all.n)
+        r->all.n = o->limit;
+    r->n_test = o->test_limit && o->test_limit < r->test.n ? o->test_limit : r->test.n;
+    if (o->iterations == 0)
+        o->iterations = strcmp(o->dataset, "mnist") == 0 ? 1 : 5;
+    snprintf(r->backend_name, sizeof r->backend_name, "%s", o->backend->name);
+    r->threads = o->backend->threads ? o->backend->threads() : 1;
+
+    size_t n_val_orig = (size_t)llround((double)r->all.n * o->val_split);
+    if (r->all.n - n_val_orig == 0)
+        return scnn_fail(SCNN_ERR_ARG, "no training images left: %zu originals, validation split %g",
+                         r->all.n, o->val_split);
+    if (strcmp(o->protocol, "seed") == 0 && o->augment > 0 &&
+        (st = scnn_augment_dataset(&r->all_aug, &r->all, o->augment, o->seed)) != SCNN_OK)
+        return st;
+
+    if ((st = scnn_mkdirs(o->out_dir)) != SCNN_OK || (st = write_run_conf(o->out_dir, o)) != SCNN_OK)
+        return st;
+
+    printf("backend %s, %d thread%s; %s, protocol %s, %d iteration%s of %d epochs, batch %d, "
+           "augment x%d, seed %llu; writing %s\n",
+           r->backend_name, r->threads, r->threads == 1 ? "" : "s", o->dataset, o->protocol,
+           o->iterations, o->iterations == 1 ? "" : "s", o->epochs, o->batch, o->augment,
+           (unsigned long long)o->seed, o->out_dir);
+    fflush(stdout);
+
+    iter_result *res = calloc((size_t)o->iterations, sizeof *res);
+    float *probs = malloc((size_t)o->iterations * r->n_test * SCNN_CLASSES * sizeof(float) + 1);
+    if (!res || !probs) {
+        free(res);
+        free(probs);
+        return scnn_fail(SCNN_ERR_NOMEM, "out of memory");
+    }
+    size_t n_train = 0, n_val = 0;
+    for (int k = 0; k < o->iterations && st == SCNN_OK; k++) {
+        float *pk = probs + (size_t)k * r->n_test * SCNN_CLASSES;
+        scnn_dataset train = {0}, val = {0};
+        if ((st = iteration_data(r, k, &train, &val)) != SCNN_OK)
+            break;
+        n_train = train.n;
+        n_val = val.n;
+        if (read_result(o->out_dir, k, &res[k], pk, r->n_test)) {
+            printf("[%d] already done: kept epoch %d, test_acc %.4f\n", k, res[k].best_epoch,
+                   res[k].test_acc);
+        } else {
+            printf("[%d] seed %llu: %zu training images (%zu originals x%d), %zu validation, "
+                   "%zu test\n",
+                   k, (unsigned long long)(o->seed + (uint64_t)k), train.n,
+                   strcmp(o->protocol, "clean") == 0 ? train.n / (size_t)(1 + o->augment)
+                                                     : train.n,
+                   strcmp(o->protocol, "clean") == 0 ? 1 + o->augment : 1, val.n, r->n_test);
+            fflush(stdout);
+            st = train_iteration(r, k, &train, &val, &res[k], pk);
+        }
+        scnn_dataset_free(&train);
+        scnn_dataset_free(&val);
+    }
+    if (st == SCNN_OK) {
+        /* The ensemble: the mean of the models' probabilities. */
+        double loss = 0;
+        size_t correct = 0;
+        for (size_t i = 0; i < r->n_test; i++) {
+            double p[SCNN_CLASSES] = {0};
+            int best = 0;
+            for (int k = 0; k < o->iterations; k++)
+                for (int c = 0; c < SCNN_CLASSES; c++)
+                    p[c] += probs[((size_t)k * r->n_test + i) * SCNN_CLASSES + c] / o->iterations;
+            for (int c = 1; c < SCNN_CLASSES; c++)
+                if (p[c] > p[best])
+                    best = c;
+            correct += best == r->test.labels[i];
+            double pl = p[r->test.labels[i]];
+            loss -= log(pl < 1e-7 ? 1e-7 : (pl > 1 - 1e-7 ? 1 - 1e-7 : pl));
+        }
+        st = write_summary(r, res, o->iterations, n_train, n_val,
+                           r->n_test ? loss / r->n_test : 0,
+                           r->n_test ? (double)correct / r->n_test : 0);
+    }
+    free(res);
+    free(probs);
+    return st;
+}
+
+static void run_free(run *r)
+{
+    scnn_dataset_free(&r->all);
+    scnn_dataset_free(&r->test);
+    scnn_dataset_free(&r->all_aug);
+}
+
+scnn_status scnn_train_run(const scnn_train_opts *o)
+{
+    run r = {.o = *o};
+    scnn_status st = run_all(&r);
+    run_free(&r);
+    return st;
+}
+
+scnn_status scnn_train_resume(const char *dir, const scnn_backend *backend, bool progress)
+{
+    run r = {0};
+    scnn_status st = read_run_conf(dir, &r.o);
+    if (st != SCNN_OK)
+        return st;
+    r.o.backend = backend;
+    r.o.progress = progress;
+    if (strcmp(conf_backend, backend->name) != 0)
+        fprintf(stderr, "warning: %s was trained with backend %s, continuing with %s: results "
+                        "will not be byte-identical to an uninterrupted run\n",
+                dir, conf_backend, backend->name);
+    st = run_all(&r);
+    run_free(&r);
     return st;
 }

@@ -43,7 +43,7 @@ static void test_short_run_learns_and_is_reproducible(void **state)
     char *dir = tu_mkdtemp();
     char *out;
     /* Two processes at once (one per core): the same seed must give the same bytes. */
-    const char *run = "SCNN_BACKEND=${SCNN_BACKEND:-naive} %s train --limit %d --batch 50 "
+    const char *run = "SCNN_BACKEND=${SCNN_BACKEND:-naive} %s train --iterations 1 --augment 0 --limit %d --batch 50 "
                       "--epochs %d --seed 7 --test-limit 1000 --out %s/%s > %s/%s.log 2>&1";
     char ra[1024], rb[1024];
     snprintf(ra, sizeof ra, run, tu_scnn(), limit, epochs, dir, "a", dir, "a");

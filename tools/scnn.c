@@ -7,103 +7,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "scnn.h"
-
-#define EXIT_USAGE 2
-
-static const char *prog = "scnn";
-
-static int usage_error(const char *cmd, const char *fmt, const char *arg)
-{
-    fprintf(stderr, "%s %s: ", prog, cmd);
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, " (see '%s %s --help')\n", prog, cmd);
-    return EXIT_USAGE;
-}
-
-static int runtime_error(const char *cmd)
-{
-    fprintf(stderr, "%s %s: error: %s\n", prog, cmd, scnn_last_error());
-    return 1;
-}
-
-/* Strict number parsing: the whole string must be a number in range. */
-static bool parse_long(const char *s, long lo, long hi, long *out)
-{
-    if (!s || !*s)
-        return false;
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || v < lo || v > hi)
-        return false;
-    *out = v;
-    return true;
-}
-
-static bool parse_u64(const char *s, uint64_t *out)
-{
-    if (!s || !*s || *s == '-')
-        return false;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end)
-        return false;
-    *out = v;
-    return true;
-}
-
-static bool parse_double(const char *s, double lo, double hi, double *out)
-{
-    if (!s || !*s)
-        return false;
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || *end || !(v >= lo && v <= hi))
-        return false;
-    *out = v;
-    return true;
-}
-
-static bool is_dataset(const char *s)
-{
-    return strcmp(s, "fashion_mnist") == 0 || strcmp(s, "mnist") == 0;
-}
-
-/* The backend from SCNN_BACKEND; prints the error and returns NULL if it cannot run. */
-static const scnn_backend *pick_backend(const char *cmd)
-{
-    char err[512];
-    const scnn_backend *b = scnn_backend_select(getenv("SCNN_BACKEND"), err, sizeof err);
-    if (!b)
-        fprintf(stderr, "%s %s: error: %s\n", prog, cmd, err);
-    return b;
-}
-
-/* Fetches the value of option argv[*i] (either "--opt value" or "--opt=value"). */
-static const char *opt_value(int argc, char **argv, int *i, const char *name, bool *matched)
-{
-    size_t n = strlen(name);
-    *matched = false;
-    if (strncmp(argv[*i], name, n) != 0)
-        return NULL;
-    if (argv[*i][n] == '=') {
-        *matched = true;
-        return argv[*i] + n + 1;
-    }
-    if (argv[*i][n] != 0)
-        return NULL;
-    *matched = true;
-    if (*i + 1 >= argc)
-        return NULL;
-    return argv[++*i];
-}
+#include "tools/cli.h"
 
 /* ---- summary ---- */
 
-static int cmd_summary(int argc, char **argv)
+int cmd_summary(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -124,7 +32,7 @@ static int cmd_summary(int argc, char **argv)
 
 /* ---- backends ---- */
 
-static int cmd_backends(int argc, char **argv)
+int cmd_backends(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -173,19 +81,32 @@ static void train_help(void)
            "  --test-limit N   evaluate on the first N test images only\n"
            "  --val-split F    fraction of originals held out for validation (default 0.2)\n"
            "  --seed S         random seed (default 1): split, shuffle, dropout, initialisation\n"
+           "  --iterations N   models to train, iteration k with seed S+k (default 5 for\n"
+           "                   fashion_mnist, 1 for mnist, as the seed)\n"
+           "  --augment K      augmented copies of every training image (default 2: rotation\n"
+           "                   within +-10 degrees, horizontal flip p=0.5)\n"
+           "  --protocol P     clean (default): a different split per iteration, augment only\n"
+           "                   the training part, validate on originals; seed: the seed's\n"
+           "                   order (augment all, then the same split every iteration)\n"
+           "  --select R       checkpoint rule: val_loss (default, the seed's) or val_acc\n"
+           "  --patience P     stop an iteration after P epochs without improvement\n"
            "  --out DIR        run folder (default runs/<dataset>-<timestamp>); writes\n"
-           "                   DIR/iter-0/history.csv, DIR/iter-0/best.ckpt, DIR/summary.json\n\n"
+           "                   DIR/iter-K/{history.csv,best.ckpt,result.txt}, DIR/summary.json\n"
+           "  --resume DIR     continue a killed run in DIR with its saved options (byte-\n"
+           "                   identical to an uninterrupted run on the same backend)\n\n"
            "Environment: SCNN_BACKEND=naive|im2col|avx2|omp|auto selects the kernels;\n"
            "OMP_NUM_THREADS the threads of the omp backend.\n",
            prog);
 }
 
-static int cmd_train(int argc, char **argv)
+int cmd_train(int argc, char **argv)
 {
     scnn_train_opts o;
     scnn_train_opts_default(&o);
     o.out_dir = NULL;
+    const char *resume = NULL;
     char outbuf[256];
+    int nopts = argc - 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         bool mt;
@@ -236,6 +157,35 @@ static int cmd_train(int argc, char **argv)
             NEED("--seed");
             if (!parse_u64(v, &o.seed))
                 return usage_error("train", "--seed: expected a non-negative integer, got '%s'", v);
+        } else if (OPT("--iterations")) {
+            NEED("--iterations");
+            if (!parse_long(v, 1, 1000, &n))
+                return usage_error("train", "--iterations: expected an integer 1..1000, got '%s'",
+                                   v);
+            o.iterations = (int)n;
+        } else if (OPT("--augment")) {
+            NEED("--augment");
+            if (!parse_long(v, 0, 20, &n))
+                return usage_error("train", "--augment: expected an integer 0..20, got '%s'", v);
+            o.augment = (int)n;
+        } else if (OPT("--protocol")) {
+            NEED("--protocol");
+            if (strcmp(v, "clean") != 0 && strcmp(v, "seed") != 0)
+                return usage_error("train", "--protocol: expected clean or seed, got '%s'", v);
+            o.protocol = v;
+        } else if (OPT("--select")) {
+            NEED("--select");
+            if (strcmp(v, "val_loss") != 0 && strcmp(v, "val_acc") != 0)
+                return usage_error("train", "--select: expected val_loss or val_acc, got '%s'", v);
+            o.select = v;
+        } else if (OPT("--patience")) {
+            NEED("--patience");
+            if (!parse_long(v, 1, 100000, &n))
+                return usage_error("train", "--patience: expected a positive integer, got '%s'", v);
+            o.patience = (int)n;
+        } else if (OPT("--resume")) {
+            NEED("--resume");
+            resume = v;
         } else if (OPT("--out")) {
             NEED("--out");
             o.out_dir = v;
@@ -245,8 +195,16 @@ static int cmd_train(int argc, char **argv)
 #undef OPT
 #undef NEED
     }
+    if (resume && nopts > 2)
+        return usage_error("train", "%s", "--resume DIR takes no other options: the run's own "
+                                          "are in DIR/run.conf");
     if (!(o.backend = pick_backend("train")))
         return EXIT_USAGE;
+    if (resume) {
+        if (scnn_train_resume(resume, o.backend, isatty(STDOUT_FILENO)) != SCNN_OK)
+            return runtime_error("train");
+        return 0;
+    }
     if (!o.out_dir) {
         char stamp[32];
         time_t t = time(NULL);
@@ -274,7 +232,7 @@ static void eval_help(void)
            prog);
 }
 
-static int cmd_eval(int argc, char **argv)
+int cmd_eval(int argc, char **argv)
 {
     const char *model_path = NULL, *dataset = NULL, *data_dir = NULL;
     size_t test_limit = 0;
@@ -388,8 +346,8 @@ int main(int argc, char **argv)
         return cmd_eval(argc - 1, argv + 1);
     if (strcmp(cmd, "backends") == 0)
         return cmd_backends(argc - 1, argv + 1);
-    fprintf(stderr, "%s: unknown command '%s' (commands: summary, train, eval, backends; see '%s "
-                    "--help')\n",
+    fprintf(stderr, "%s: unknown command '%s' (commands: summary, train, eval, backends, "
+                    "see '%s --help')\n",
             prog, cmd, prog);
     return EXIT_USAGE;
 }

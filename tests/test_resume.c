@@ -1,0 +1,79 @@
+/* Resume: a run killed with SIGKILL in the middle of an epoch and resumed ends with checkpoints
+ * and test probabilities byte-identical to an uninterrupted run. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+#define ARGS "train --limit 200 --test-limit 200 --batch 40 --epochs 3 --iterations 2 " \
+             "--augment 1 --seed 11"
+
+static void assert_same_file(const char *a, const char *b)
+{
+    size_t la, lb;
+    void *pa = tu_read_file(a, &la), *pb = tu_read_file(b, &lb);
+    if (!pa || !pb)
+        fail_msg("missing %s or %s", a, b);
+    if (la != lb || memcmp(pa, pb, la) != 0)
+        fail_msg("%s and %s differ", a, b);
+    free(pa);
+    free(pb);
+}
+
+static void test_kill_and_resume(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp(), *out;
+    int rc = tu_run(&out, "SCNN_BACKEND=naive %s " ARGS " --out %s/full", tu_scnn(), dir);
+    if (rc != 0)
+        fail_msg("uninterrupted run failed (%d):\n%s", rc, out);
+    free(out);
+
+    /* Start the same run, wait until epoch 2 of iteration 0 is under way, kill it hard. */
+    rc = tu_run(&out,
+                "SCNN_BACKEND=naive %s " ARGS " --out %s/cut > %s/cut.log 2>&1 & pid=$!; "
+                "for i in $(seq 1 600); do grep -q 'Epoch 1/3' %s/cut.log 2>/dev/null && break; "
+                "sleep 0.05; done; sleep 0.3; kill -9 $pid; wait $pid; echo killed=$?",
+                tu_scnn(), dir, dir, dir);
+    if (!strstr(out, "killed=137"))
+        fail_msg("the run was not killed mid-way:\n%s", out);
+    free(out);
+    char path[512];
+    snprintf(path, sizeof path, "%s/cut/iter-1/result.txt", dir);
+    assert_null(tu_read_file(path, &(size_t){0})); /* it really stopped early */
+
+    rc = tu_run(&out, "SCNN_BACKEND=naive %s train --resume %s/cut", tu_scnn(), dir);
+    if (rc != 0)
+        fail_msg("resume failed (%d):\n%s", rc, out);
+    assert_non_null(strstr(out, "resuming after epoch"));
+    free(out);
+
+    const char *files[] = {"iter-0/best.ckpt", "iter-1/best.ckpt", "iter-0/test_probs.f32",
+                           "iter-1/test_probs.f32"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char a[512], b[512];
+        snprintf(a, sizeof a, "%s/full/%s", dir, files[i]);
+        snprintf(b, sizeof b, "%s/cut/%s", dir, files[i]);
+        assert_same_file(a, b);
+    }
+    /* Resuming a finished run only recomputes the summary. */
+    rc = tu_run(&out, "SCNN_BACKEND=naive %s train --resume %s/cut", tu_scnn(), dir);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "already done"));
+    assert_non_null(strstr(out, "ensemble"));
+    free(out);
+    /* A missing run is a clear error. */
+    rc = tu_run(&out, "%s train --resume %s/nope", tu_scnn(), dir);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(out, "run.conf"));
+    free(out);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_kill_and_resume)};
+    return cmocka_run_group_tests_name("resume", tests, NULL, NULL);
+}
