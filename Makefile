@@ -34,6 +34,9 @@ endif
 LIB_SRC := $(wildcard kernels/*.c kernels/naive/*.c kernels/im2col/*.c model/*.c datasets/*.c)
 AVX_SRC := $(wildcard kernels/avx2/*.c)
 OMP_SRC := $(if $(filter 1,$(OPENMP)),$(wildcard kernels/omp/*.c))
+# The registry references these backends weakly, which does not pull them out of the archive.
+IM2COL_SRC := $(wildcard kernels/im2col/*.c)
+LDFLAGS += $(if $(IM2COL_SRC),-u scnn_backend_im2col) $(if $(AVX_SRC),-u scnn_backend_avx2) $(if $(OMP_SRC),-u scnn_backend_omp)
 ALL_LIB_SRC := $(LIB_SRC) $(AVX_SRC) $(OMP_SRC)
 LIB_OBJ := $(ALL_LIB_SRC:%.c=$(BUILD)/%.o)
 LIB     := $(BUILD)/libscnn.a
@@ -70,7 +73,7 @@ $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(SCNN): $(BUILD)/tools/scnn.o $(LIB)
+$(SCNN): $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/*.c)) $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_UTIL) $(LIB)
@@ -98,3 +101,4 @@ help:
 	@sed -n '1,4p' Makefile
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include bench/bench.mk

@@ -103,6 +103,12 @@ typedef struct scnn_backend {
      * m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g*g; p -= lr_t * m / (sqrt(v) + eps) */
     void (*adam_update)(size_t count, float *p, const float *g, float *m, float *v, float lr_t,
                         float b1, float b2, float eps);
+
+    /* Inverted-dropout mask from the counter-based generator (include/scnn.h, scnn_rng_at):
+     * with r = scnn_rng_at(key, i / 4) and u = (r >> (16 * (i % 4))) & 0xffff,
+     * mask[i] = u < lrint(p * 65536) ? 0 : 1/(1-p), for i < count; 0 <= p < 1.
+     * Every backend must give exactly these bits. */
+    void (*dropout_mask)(size_t count, float p, uint64_t key, float *mask);
 } scnn_backend;
 
 /* The naive backend: plain loops, the reference every other backend is checked against. */

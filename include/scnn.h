@@ -66,6 +66,10 @@ enum scnn_rng_purpose {
     SCNN_RNG_AUGMENT = 16,
 };
 uint64_t scnn_rng_u64(uint64_t seed, uint64_t purpose, uint64_t step, uint64_t index);
+/* The same number in two parts, for loops over many indices with one (seed, purpose, step):
+ * scnn_rng_u64(s, p, t, i) == scnn_rng_at(scnn_rng_key(s, p, t), i). */
+uint64_t scnn_rng_key(uint64_t seed, uint64_t purpose, uint64_t step);
+uint64_t scnn_rng_at(uint64_t key, uint64_t index);
 /* Uniform in [0,1) with 24 random bits. */
 float scnn_rng_uniform(uint64_t seed, uint64_t purpose, uint64_t step, uint64_t index);
 /* perm[0..n) = a seeded random permutation of 0..n-1 (Fisher-Yates). */
@@ -105,6 +109,12 @@ void scnn_model_set_step(scnn_model *m, uint64_t step);
 const char *scnn_model_backend_name(const scnn_model *m);
 /* Dropout on (default) or off in training mode (the golden test turns it off). */
 void scnn_model_set_dropout(scnn_model *m, bool on);
+
+/* Per-phase wall time ("fwd conv2d_1", "bwd conv2d_1 filter", "adam", ...), accumulated over
+ * calls while profiling is on; turning it on or off resets the figures. */
+#define SCNN_PROFILE_MAX 40
+void scnn_model_profile(scnn_model *m, bool on);
+int scnn_model_profile_read(const scnn_model *m, const char **names, double *seconds, int max);
 
 /* x [n,28,28,1] in [0,1] -> logits [n,10]. training: batch statistics (updating the running
  * ones) and dropout; otherwise running statistics and no dropout. */
@@ -217,6 +227,18 @@ void scnn_augment_draw(uint64_t seed, size_t index, int copy, double *angle_deg,
  * here (free with scnn_dataset_free) and left empty on failure. */
 scnn_status scnn_augment_dataset(scnn_dataset *out, const scnn_dataset *in, int copies,
                                  uint64_t seed);
+
+/* ---- report (model/report.c) ---------------------------------------------------------------- */
+
+/* Writes a report of the training run in dir into out_dir (NULL: dir/report): report.md (results,
+ * settings, per-model table, the seed's published figures, per-class scores), per_class.csv,
+ * confusion.csv, and, drawn by gnuplot from .gp/.dat files kept beside them, accuracy.png,
+ * loss.png, train_vs_val.png, confusion.png, examples.png, confused_pair.png. compare_dir (may be
+ * NULL) is another run whose mean curves are overlaid and whose figures are set beside. A missing
+ * or malformed file of a run is an error naming it; an unfinished iteration is reported from its
+ * history.csv. Without gnuplot ($SCNN_GNUPLOT, else gnuplot on PATH; SCNN_GNUPLOT="" means none),
+ * everything but the PNGs is written, a warning printed on stderr, and SCNN_OK returned. */
+scnn_status scnn_report(const char *dir, const char *compare_dir, const char *out_dir);
 
 /* ---- misc ------------------------------------------------------------------------------------ */
 

@@ -1,7 +1,9 @@
 /* Backend registry: name -> table, SCNN_BACKEND parsing, run-time CPU checks, naive fallback.
  *
  * Backends other than naive are referenced weakly: a build without a backend's files (for
- * example OPENMP=0, which leaves out kernels/omp) simply does not list it. */
+ * example OPENMP=0, which leaves out kernels/omp) simply does not list it. A weak reference does
+ * not pull an object out of a static archive, so the Makefile links each present backend with
+ * `-u scnn_backend_NAME`. */
 #include <stdio.h>
 #include <string.h>
 
@@ -95,7 +97,7 @@ const scnn_backend *scnn_backend_select(const char *name, char *err, size_t errl
     X(conv2d_workspace) X(conv2d_forward) X(conv2d_backward_data) X(conv2d_backward_filter)      \
     X(gemm) X(bias_act) X(bias_grad) X(relu_backward) X(maxpool_forward) X(maxpool_backward)     \
     X(batchnorm_forward_train) X(batchnorm_forward_infer) X(batchnorm_backward) X(mul)           \
-    X(softmax_xent) X(adam_update)
+    X(softmax_xent) X(adam_update) X(dropout_mask)
 
 scnn_backend scnn_backend_resolve(const scnn_backend *b)
 {

@@ -291,18 +291,43 @@ void scnn_images_to_float(const uint8_t *src, size_t count, float *dst)
         dst[i] = (float)src[i] / 255.0f;
 }
 
-/* Inverted-dropout mask: 0 with probability p, else 1/(1-p). Each 64-bit draw gives four
- * 16-bit uniforms, so a unit is dropped with probability round(p*65536)/65536 (0.1 -> 0.100006). */
-static void dropout_mask(float *mask, size_t count, float p, uint64_t seed, uint64_t purpose,
-                         uint64_t step)
+/* Profiling: the wall time since the previous mark is charged to `name`. */
+static void prof_start(scnn_model *m)
 {
-    uint32_t threshold = (uint32_t)lrint((double)p * 65536.0);
-    float keep = 1.0f / (1.0f - p);
-    for (size_t i = 0; i < count; i += 4) {
-        uint64_t r = scnn_rng_u64(seed, purpose, step, i / 4);
-        for (size_t j = 0; j < 4 && i + j < count; j++)
-            mask[i + j] = ((r >> (16 * j)) & 0xffff) < threshold ? 0.0f : keep;
+    if (m->profiling)
+        m->prof_t = scnn_now();
+}
+
+static void prof_mark(scnn_model *m, const char *name)
+{
+    if (!m->profiling)
+        return;
+    double t = scnn_now();
+    int i = 0;
+    while (i < m->prof_n && strcmp(m->prof_name[i], name) != 0)
+        i++;
+    if (i == m->prof_n && m->prof_n < SCNN_PROFILE_MAX)
+        m->prof_name[m->prof_n++] = name;
+    if (i < SCNN_PROFILE_MAX)
+        m->prof_sec[i] += t - m->prof_t;
+    m->prof_t = t;
+}
+
+void scnn_model_profile(scnn_model *m, bool on)
+{
+    m->profiling = on;
+    m->prof_n = 0;
+    memset(m->prof_sec, 0, sizeof m->prof_sec);
+}
+
+int scnn_model_profile_read(const scnn_model *m, const char **names, double *seconds, int max)
+{
+    int n = m->prof_n < max ? m->prof_n : max;
+    for (int i = 0; i < n; i++) {
+        names[i] = m->prof_name[i];
+        seconds[i] = m->prof_sec[i];
     }
+    return n;
 }
 
 void scnn_model_forward(scnn_model *m, const float *x, int n, bool training, float *logits)
@@ -314,6 +339,7 @@ void scnn_model_forward(scnn_model *m, const float *x, int n, bool training, flo
     bool drop = training && m->dropout;
     m->dropped = drop;
     size_t nn = (size_t)n;
+    prof_start(m);
     if (x != m->x0)
         memcpy(m->x0, x, nn * 784 * sizeof(float));
 
@@ -324,39 +350,51 @@ void scnn_model_forward(scnn_model *m, const float *x, int n, bool training, flo
     else
         be->batchnorm_forward_infer(n * 784, 1, m->x0, P[P_BN0_GAMMA].w, P[P_BN0_BETA].w,
                                     P[P_BN0_MEAN].w, P[P_BN0_VAR].w, BN_EPS, m->y0);
+    prof_mark(m, "fwd batch_normalization");
 
     m->conv1.n = n;
     be->conv2d_forward(&m->conv1, m->y0, P[P_CONV1_W].w, P[P_CONV1_B].w, m->y1, m->ws);
+    prof_mark(m, "fwd conv2d");
     be->maxpool_forward(n, 28, 28, 64, m->y1, m->p1, m->idx1);
+    prof_mark(m, "fwd max_pooling2d");
     const float *a1 = m->p1;
     if (drop) {
-        dropout_mask(m->mask1, nn * 14 * 14 * 64, dropout_rate[0], m->seed, SCNN_RNG_DROPOUT + 0,
-                     m->step);
+        be->dropout_mask(nn * 14 * 14 * 64, dropout_rate[0], scnn_rng_key(m->seed, SCNN_RNG_DROPOUT + 0, m->step),
+                         m->mask1);
         be->mul(nn * 14 * 14 * 64, m->p1, m->mask1, m->a1);
         a1 = m->a1;
     }
+    prof_mark(m, "fwd dropout");
 
     m->conv2.n = n;
     be->conv2d_forward(&m->conv2, a1, P[P_CONV2_W].w, P[P_CONV2_B].w, m->y2, m->ws);
+    prof_mark(m, "fwd conv2d_1");
     be->maxpool_forward(n, 11, 11, 64, m->y2, m->p2, m->idx2);
+    prof_mark(m, "fwd max_pooling2d_1");
     const float *a2 = m->p2;
     if (drop) {
-        dropout_mask(m->mask2, nn * 1600, dropout_rate[1], m->seed, SCNN_RNG_DROPOUT + 1, m->step);
+        be->dropout_mask(nn * 1600, dropout_rate[1], scnn_rng_key(m->seed, SCNN_RNG_DROPOUT + 1, m->step),
+                         m->mask2);
         be->mul(nn * 1600, m->p2, m->mask2, m->a2);
         a2 = m->a2;
     }
+    prof_mark(m, "fwd dropout_1");
 
     be->gemm(false, false, n, 256, 1600, 1.0f, a2, 1600, P[P_D1_W].w, 256, 0.0f, m->h1, 256);
     be->bias_act(n, 256, m->h1, P[P_D1_B].w, true);
+    prof_mark(m, "fwd dense");
     const float *a3 = m->h1;
     if (drop) {
-        dropout_mask(m->mask3, nn * 256, dropout_rate[2], m->seed, SCNN_RNG_DROPOUT + 2, m->step);
+        be->dropout_mask(nn * 256, dropout_rate[2], scnn_rng_key(m->seed, SCNN_RNG_DROPOUT + 2, m->step),
+                         m->mask3);
         be->mul(nn * 256, m->h1, m->mask3, m->a3);
         a3 = m->a3;
     }
+    prof_mark(m, "fwd dropout_2");
 
     be->gemm(false, false, n, 64, 256, 1.0f, a3, 256, P[P_D2_W].w, 64, 0.0f, m->h2, 64);
     be->bias_act(n, 64, m->h2, P[P_D2_B].w, true);
+    prof_mark(m, "fwd dense_1");
     if (training)
         be->batchnorm_forward_train(n, 64, m->h2, P[P_BN1_GAMMA].w, P[P_BN1_BETA].w, BN_EPS,
                                     BN_MOMENTUM, false, m->h2n, m->bn1_mean, m->bn1_invstd,
@@ -364,9 +402,11 @@ void scnn_model_forward(scnn_model *m, const float *x, int n, bool training, flo
     else
         be->batchnorm_forward_infer(n, 64, m->h2, P[P_BN1_GAMMA].w, P[P_BN1_BETA].w,
                                     P[P_BN1_MEAN].w, P[P_BN1_VAR].w, BN_EPS, m->h2n);
+    prof_mark(m, "fwd batch_normalization_1");
 
     be->gemm(false, false, n, 10, 64, 1.0f, m->h2n, 64, P[P_D3_W].w, 10, 0.0f, m->logits, 10);
     be->bias_act(n, 10, m->logits, P[P_D3_B].w, false);
+    prof_mark(m, "fwd dense_2");
     if (logits && logits != m->logits)
         memcpy(logits, m->logits, nn * 10 * sizeof(float));
 }
@@ -379,7 +419,9 @@ float scnn_model_backward(scnn_model *m, const uint8_t *labels, float *probs)
     size_t nn = (size_t)n;
     bool drop = m->dropped;
 
+    prof_start(m);
     float loss = be->softmax_xent(n, 10, m->logits, labels, m->probs, m->dlogits);
+    prof_mark(m, "loss (softmax cross-entropy)");
     if (probs)
         memcpy(probs, m->probs, nn * 10 * sizeof(float));
 
@@ -387,9 +429,11 @@ float scnn_model_backward(scnn_model *m, const uint8_t *labels, float *probs)
     be->gemm(true, false, 64, 10, n, 1.0f, m->h2n, 64, m->dlogits, 10, 0.0f, P[P_D3_W].g, 10);
     be->bias_grad(n, 10, m->dlogits, P[P_D3_B].g);
     be->gemm(false, true, n, 64, 10, 1.0f, m->dlogits, 10, P[P_D3_W].w, 10, 0.0f, m->dh2n, 64);
+    prof_mark(m, "bwd dense_2");
 
     be->batchnorm_backward(n, 64, m->h2, m->dh2n, P[P_BN1_GAMMA].w, m->bn1_mean, m->bn1_invstd,
                            m->dh2, P[P_BN1_GAMMA].g, P[P_BN1_BETA].g);
+    prof_mark(m, "bwd batch_normalization_1");
     be->relu_backward(nn * 64, m->h2, m->dh2);
 
     /* dense_1: h2 = relu(a3 * W2 + b2) */
@@ -397,51 +441,64 @@ float scnn_model_backward(scnn_model *m, const uint8_t *labels, float *probs)
     be->gemm(true, false, 256, 64, n, 1.0f, a3, 256, m->dh2, 64, 0.0f, P[P_D2_W].g, 64);
     be->bias_grad(n, 64, m->dh2, P[P_D2_B].g);
     be->gemm(false, true, n, 256, 64, 1.0f, m->dh2, 64, P[P_D2_W].w, 64, 0.0f, m->da3, 256);
+    prof_mark(m, "bwd dense_1");
     float *dh1 = m->da3;
     if (drop) {
         be->mul(nn * 256, m->da3, m->mask3, m->dh1);
         dh1 = m->dh1;
     }
     be->relu_backward(nn * 256, m->h1, dh1);
+    prof_mark(m, "bwd dropout_2");
 
     /* dense: h1 = relu(a2 * W1 + b1) */
     const float *a2 = drop ? m->a2 : m->p2;
     be->gemm(true, false, 1600, 256, n, 1.0f, a2, 1600, dh1, 256, 0.0f, P[P_D1_W].g, 256);
     be->bias_grad(n, 256, dh1, P[P_D1_B].g);
     be->gemm(false, true, n, 1600, 256, 1.0f, dh1, 256, P[P_D1_W].w, 256, 0.0f, m->da2, 1600);
+    prof_mark(m, "bwd dense");
     float *dp2 = m->da2;
     if (drop) {
         be->mul(nn * 1600, m->da2, m->mask2, m->dp2);
         dp2 = m->dp2;
     }
+    prof_mark(m, "bwd dropout_1");
 
     /* conv2d_1: y2 = relu(conv(a1, W) + b), then max-pool */
     be->maxpool_backward(n, 11, 11, 64, dp2, m->idx2, m->dy2);
     be->relu_backward(nn * 11 * 11 * 64, m->y2, m->dy2);
+    prof_mark(m, "bwd max_pooling2d_1");
     const float *a1 = drop ? m->a1 : m->p1;
     m->conv2.n = n;
     be->conv2d_backward_filter(&m->conv2, a1, m->dy2, P[P_CONV2_W].g, P[P_CONV2_B].g, m->ws);
+    prof_mark(m, "bwd conv2d_1 filter");
     be->conv2d_backward_data(&m->conv2, m->dy2, P[P_CONV2_W].w, m->da1, m->ws);
+    prof_mark(m, "bwd conv2d_1 data");
     float *dp1 = m->da1;
     if (drop) {
         be->mul(nn * 14 * 14 * 64, m->da1, m->mask1, m->dp1);
         dp1 = m->dp1;
     }
+    prof_mark(m, "bwd dropout");
 
     /* conv2d: y1 = relu(conv(y0, W) + b), then max-pool */
     be->maxpool_backward(n, 28, 28, 64, dp1, m->idx1, m->dy1);
     be->relu_backward(nn * 28 * 28 * 64, m->y1, m->dy1);
+    prof_mark(m, "bwd max_pooling2d");
     m->conv1.n = n;
     be->conv2d_backward_filter(&m->conv1, m->y0, m->dy1, P[P_CONV1_W].g, P[P_CONV1_B].g, m->ws);
+    prof_mark(m, "bwd conv2d filter");
     be->conv2d_backward_data(&m->conv1, m->dy1, P[P_CONV1_W].w, m->dy0, m->ws);
+    prof_mark(m, "bwd conv2d data");
 
     be->batchnorm_backward(n * 784, 1, m->x0, m->dy0, P[P_BN0_GAMMA].w, m->bn0_mean,
                            m->bn0_invstd, m->dx0, P[P_BN0_GAMMA].g, P[P_BN0_BETA].g);
+    prof_mark(m, "bwd batch_normalization");
     return loss;
 }
 
 void scnn_model_adam(scnn_model *m)
 {
+    prof_start(m);
     uint64_t t = m->step + 1;
     /* Keras's epsilon-hat Adam: the bias corrections fold into the learning rate. */
     double lr_t = ADAM_LR * sqrt(1.0 - pow((double)ADAM_B2, (double)t)) /
@@ -453,6 +510,7 @@ void scnn_model_adam(scnn_model *m)
                               ADAM_EPS);
     }
     m->step = t;
+    prof_mark(m, "adam");
 }
 
 static int count_correct(const float *scores, const uint8_t *labels, int n, uint8_t *pred)
@@ -473,7 +531,9 @@ static int count_correct(const float *scores, const uint8_t *labels, int n, uint
 float scnn_model_train_batch(scnn_model *m, const uint8_t *images, const uint8_t *labels, int n,
                              int *correct)
 {
+    prof_start(m);
     scnn_images_to_float(images, (size_t)n * 784, m->x0);
+    prof_mark(m, "input (bytes to floats)");
     scnn_model_forward(m, m->x0, n, true, NULL);
     float loss = scnn_model_backward(m, labels, NULL);
     if (correct)

@@ -34,6 +34,13 @@ struct scnn_model {
     /* Gradients of the activations. */
     float *dlogits, *dh2n, *dh2, *da3, *dh1, *da2, *dp2, *dy2, *da1, *dp1, *dy1, *dy0, *dx0;
 
+    /* Profiling (scnn_model_profile): wall seconds per named phase. */
+    bool profiling;
+    int prof_n;
+    const char *prof_name[SCNN_PROFILE_MAX];
+    double prof_sec[SCNN_PROFILE_MAX];
+    double prof_t;
+
     void *ws;                     /* convolution workspace, sized once */
     size_t ws_bytes;
 };

@@ -12,12 +12,19 @@ static inline uint64_t mix64(uint64_t z)
     return z ^ (z >> 31);
 }
 
+uint64_t scnn_rng_key(uint64_t seed, uint64_t purpose, uint64_t step)
+{
+    return mix64(mix64(mix64(seed) ^ purpose) ^ step);
+}
+
+uint64_t scnn_rng_at(uint64_t key, uint64_t index)
+{
+    return mix64(key ^ index);
+}
+
 uint64_t scnn_rng_u64(uint64_t seed, uint64_t purpose, uint64_t step, uint64_t index)
 {
-    uint64_t h = mix64(seed);
-    h = mix64(h ^ purpose);
-    h = mix64(h ^ step);
-    return mix64(h ^ index);
+    return scnn_rng_at(scnn_rng_key(seed, purpose, step), index);
 }
 
 float scnn_rng_uniform(uint64_t seed, uint64_t purpose, uint64_t step, uint64_t index)

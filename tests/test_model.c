@@ -191,6 +191,38 @@ static void test_steps_deterministic_and_learning(void **state)
     scnn_model_free(b);
 }
 
+static void test_rng(void **state)
+{
+    (void)state;
+    uint64_t key = scnn_rng_key(5, 4, 9);
+    for (uint64_t i = 0; i < 100; i++)
+        assert_true(scnn_rng_u64(5, 4, 9, i) == scnn_rng_at(key, i));
+    assert_true(scnn_rng_u64(5, 4, 9, 0) != scnn_rng_u64(5, 4, 10, 0));
+    assert_true(scnn_rng_u64(5, 4, 9, 0) != scnn_rng_u64(6, 4, 9, 0));
+    double sum = 0;
+    for (uint64_t i = 0; i < 100000; i++) {
+        float u = scnn_rng_uniform(1, 2, 3, i);
+        assert_true(u >= 0.0f && u < 1.0f);
+        sum += u;
+    }
+    assert_true(fabs(sum / 100000 - 0.5) < 0.005);
+    enum { N = 1000 };
+    uint32_t perm[N], perm2[N];
+    bool seen[N] = {false};
+    scnn_rng_permutation(perm, N, 7, SCNN_RNG_SHUFFLE, 1);
+    scnn_rng_permutation(perm2, N, 7, SCNN_RNG_SHUFFLE, 1);
+    assert_memory_equal(perm, perm2, sizeof perm);
+    size_t fixed = 0;
+    for (int i = 0; i < N; i++) {
+        assert_true(perm[i] < N && !seen[perm[i]]);
+        seen[perm[i]] = true;
+        fixed += perm[i] == (uint32_t)i;
+    }
+    assert_true(fixed < 10); /* a shuffled permutation has about one fixed point */
+    scnn_rng_permutation(perm2, N, 7, SCNN_RNG_SHUFFLE, 2);
+    assert_memory_not_equal(perm, perm2, sizeof perm);
+}
+
 static void test_create_rejects_bad_batch(void **state)
 {
     (void)state;
@@ -208,6 +240,7 @@ int main(void)
         cmocka_unit_test(test_dropout_masks),
         cmocka_unit_test(test_no_allocation_in_steps),
         cmocka_unit_test(test_steps_deterministic_and_learning),
+        cmocka_unit_test(test_rng),
         cmocka_unit_test(test_create_rejects_bad_batch),
     };
     return cmocka_run_group_tests_name("model", tests, NULL, NULL);

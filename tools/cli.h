@@ -32,6 +32,7 @@ int cmd_summary(int argc, char **argv);
 int cmd_backends(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_report(int argc, char **argv);    /* tools/cmd_report.c */
 int cmd_extract(int argc, char **argv);   /* tools/cmd_extract.c */
 int cmd_predict(int argc, char **argv);   /* tools/cmd_predict.c */
 

@@ -110,6 +110,48 @@ SCNN_AVX2_ALWAYS_INLINE void scnn_avx2_ukr_run(const int MR, const int BMASK,
     acc[4][0] = c40, acc[4][1] = c41, acc[5][0] = c50, acc[5][1] = c51;
 }
 
+/* ---- convolution plans (avx2_conv.c) ------------------------------------------------------- */
+
+/* A forward correlation: src [n,h,w,c] * packed weights -> y [n,p,q,k]; rows/columns outside
+ * src (pt/pl before, whatever p,q need after) read as zero. Backward-data is one with dy as src. */
+typedef struct scnn_avx2_fwd {
+    const float *x;
+    int n, h, w, c;
+    int pt, pl, p, q;
+    int k, kh, kw;
+    bool copy;         /* a zero-padded copy of each image is needed */
+    bool dot;          /* k == 1: dot-product path, bp is [kh*kw*c] */
+    bool scatter;      /* backward-data as scattered per-tap products, bp [taps][k/16][c][16] */
+    const float *bp;   /* packed [ceil(k/16)][kh*kw*c][16] */
+    const float *bias; /* [k] or NULL */
+    bool relu;
+    float *y;
+} scnn_avx2_fwd;
+
+/* Backward-filter: x [n,h,w,c], dy [n,p,q,k] -> dw [kh,kw,c,k]. */
+typedef struct scnn_avx2_bwf {
+    const float *x, *dy;
+    const scnn_conv2d *d;
+    bool copy;
+    float *dw;
+} scnn_avx2_bwf;
+
+/* Fill the plan (packing weights into ws); return the per-thread scratch area, one slot of
+ * *slot_floats floats per thread. */
+float *scnn_avx2_fwd_plan_forward(scnn_avx2_fwd *f, const scnn_conv2d *d, const float *x,
+                                  const float *w, const float *b, float *y, void *ws,
+                                  size_t *slot_floats);
+float *scnn_avx2_fwd_plan_backward_data(scnn_avx2_fwd *f, const scnn_conv2d *d, const float *dy,
+                                        const float *w, float *dx, void *ws, size_t *slot_floats);
+/* Items: (image, 16-column panel) pairs, image-major. */
+long scnn_avx2_fwd_items(const scnn_avx2_fwd *f);
+void scnn_avx2_fwd_run(const scnn_avx2_fwd *f, float *scratch, long first, long last);
+float *scnn_avx2_bwf_plan(scnn_avx2_bwf *f, const scnn_conv2d *d, const float *x,
+                          const float *dy, float *dw, void *ws, size_t *slot_floats);
+/* Items: (16-column panel, 6-row tile) pairs of dw, each summed over every image in order. */
+long scnn_avx2_bwf_items(const scnn_avx2_bwf *f);
+void scnn_avx2_bwf_run(const scnn_avx2_bwf *f, float *scratch, long first, long last);
+
 /* ---- the ops, parameterised by how items are spread over threads ---------------------------- */
 
 /* body computes items [first, last) using per-thread scratch slot `slot` (< the slots the
@@ -159,5 +201,7 @@ void scnn_avx2_batchnorm_backward_with(scnn_avx2_pfor pf, int m, int c, const fl
                                        float *dbeta);
 void scnn_avx2_adam_with(scnn_avx2_pfor pf, size_t count, float *p, const float *g, float *m,
                          float *v, float lr_t, float b1, float b2, float eps);
+void scnn_avx2_dropout_mask_with(scnn_avx2_pfor pf, size_t count, float p, uint64_t key,
+                                 float *mask);
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "scnn.h"
 
 /* Output channels handled per pass, so that accumulators fit on the stack for any k. */
 #define KBLOCK 64
@@ -433,6 +434,17 @@ static void naive_adam_update(size_t count, float *p, const float *g, float *m, 
     }
 }
 
+/* mask [count]: 0 or 1/(1-p), four 16-bit uniforms per 64-bit draw */
+static void naive_dropout_mask(size_t count, float p, uint64_t key, float *mask)
+{
+    const uint32_t threshold = (uint32_t)lrint((double)p * 65536.0);
+    const float keep = 1.0f / (1.0f - p);
+    for (size_t i = 0; i < count; i++) {
+        const uint64_t r = scnn_rng_at(key, i / 4);
+        mask[i] = ((r >> (16 * (i % 4))) & 0xffff) < threshold ? 0.0f : keep;
+    }
+}
+
 const scnn_backend scnn_backend_naive = {
     .name = "naive",
     .description = "plain loops, the reference",
@@ -454,4 +466,5 @@ const scnn_backend scnn_backend_naive = {
     .mul = naive_mul,
     .softmax_xent = naive_softmax_xent,
     .adam_update = naive_adam_update,
+    .dropout_mask = naive_dropout_mask,
 };
