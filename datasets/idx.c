@@ -10,6 +10,7 @@
 #include <zlib.h>
 
 #include "scnn.h"
+#include "scnn_png.h"
 
 #define IDX_MAX_COUNT 10000000u
 #define IDX_TYPE_UBYTE 0x08
@@ -237,6 +238,8 @@ scnn_status scnn_dataset_load_dir(scnn_dataset *ds, const char *dir, const char 
         return scnn_fail(SCNN_ERR_ARG, "scnn_dataset_load_dir: NULL argument");
     if (strcmp(part, "train") != 0 && strcmp(part, "t10k") != 0)
         return scnn_fail(SCNN_ERR_ARG, "unknown data set part '%s' (want train or t10k)", part);
+    if (scnn_png_tree_detect(dir))   /* the seed's PNG layout: datasets/png_tree.c */
+        return scnn_png_tree_load(ds, dir, NULL, part);
     char images[PATH_MAX], labels[PATH_MAX];
     scnn_status st = find_file(images, sizeof images, dir, part, "images-idx3-ubyte");
     if (!st)

@@ -176,6 +176,7 @@ typedef struct scnn_train_opts {
     const char *out_dir;          /* run directory */
     const scnn_backend *backend;
     bool progress;                /* live progress bar (stdout is a terminal) */
+    bool no_report;               /* skip `scnn report` at the end */
 } scnn_train_opts;
 
 void scnn_train_opts_default(scnn_train_opts *o);

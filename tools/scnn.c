@@ -1,4 +1,4 @@
-/* scnn: the command-line program. Subcommands: summary, train, eval, backends.
+/* scnn: the command-line program. Subcommands: summary, train, eval, backends, extract, predict.
  * Exit status: 0 success, 1 a runtime failure (bad file, I/O), 2 a usage error. */
 #include <errno.h>
 #include <stdio.h>
@@ -92,6 +92,7 @@ static void train_help(void)
            "  --patience P     stop an iteration after P epochs without improvement\n"
            "  --out DIR        run folder (default runs/<dataset>-<timestamp>); writes\n"
            "                   DIR/iter-K/{history.csv,best.ckpt,result.txt}, DIR/summary.json\n"
+           "  --no-report      do not write DIR/report/ (scnn report) at the end\n"
            "  --resume DIR     continue a killed run in DIR with its saved options (byte-\n"
            "                   identical to an uninterrupted run on the same backend)\n\n"
            "Environment: SCNN_BACKEND=naive|im2col|avx2|omp|auto selects the kernels;\n"
@@ -183,6 +184,8 @@ int cmd_train(int argc, char **argv)
             if (!parse_long(v, 1, 100000, &n))
                 return usage_error("train", "--patience: expected a positive integer, got '%s'", v);
             o.patience = (int)n;
+        } else if (strcmp(a, "--no-report") == 0) {
+            o.no_report = true;
         } else if (OPT("--resume")) {
             NEED("--resume");
             resume = v;
@@ -318,6 +321,9 @@ static void main_help(void)
            "  summary    the model's layers and parameter counts\n"
            "  train      train on a seeded split, keep the best checkpoint, evaluate on test\n"
            "  eval       evaluate a checkpoint: loss, accuracy, confusion matrix, per-class F1\n"
+           "  extract    write the IDX images as the seed's PNG folder layout\n"
+           "  predict    classify your own PNG images with a checkpoint\n"
+           "  report     report.md and plots of a training run (curves, confusion, examples)\n"
            "  backends   the kernel backends and whether they can run here\n\n"
            "'%s <command> --help' describes each. SCNN_BACKEND selects the kernels.\n",
            prog, prog);
@@ -346,8 +352,14 @@ int main(int argc, char **argv)
         return cmd_eval(argc - 1, argv + 1);
     if (strcmp(cmd, "backends") == 0)
         return cmd_backends(argc - 1, argv + 1);
+    if (strcmp(cmd, "extract") == 0)
+        return cmd_extract(argc - 1, argv + 1);
+    if (strcmp(cmd, "predict") == 0)
+        return cmd_predict(argc - 1, argv + 1);
+    if (strcmp(cmd, "report") == 0)
+        return cmd_report(argc - 1, argv + 1);
     fprintf(stderr, "%s: unknown command '%s' (commands: summary, train, eval, backends, "
-                    "see '%s --help')\n",
+                    "extract, predict, report; see '%s --help')\n",
             prog, cmd, prog);
     return EXIT_USAGE;
 }

@@ -1,0 +1,333 @@
+/* scnn report through the CLI: a short real run (and a second one to compare with) gives every
+ * file, valid PNGs, and a report.md with the figures of summary.json; missing or malformed run
+ * files are one-line errors (exit 1); an unfinished run and a missing gnuplot still report. */
+#include <math.h>
+#include <png.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static char *tmp;                 /* holds run/, cmp/ */
+static bool have_gnuplot;
+
+static const char *const pngs[] = {"accuracy.png",  "loss.png",     "train_vs_val.png",
+                                   "confusion.png", "examples.png", "confused_pair.png"};
+
+static int setup(void **state)
+{
+    (void)state;
+    if (access(tu_data_dir("fashion_mnist"), R_OK) != 0) {
+        fprintf(stderr, "# no Fashion-MNIST in %s ('make data' fetches it)\n",
+                tu_data_dir("fashion_mnist"));
+        return -1;
+    }
+    have_gnuplot = system("command -v gnuplot > /dev/null 2>&1") == 0;
+    if (!have_gnuplot)
+        fprintf(stderr, "# gnuplot not installed: the PNGs are not checked\n");
+    tmp = tu_mkdtemp();
+    char *out;
+    /* The run to report on, and a smaller one under the seed's protocol to compare with; in
+     * parallel, one thread each. */
+    const char *train = "OMP_NUM_THREADS=1 %s train --iterations %d --augment 0 --limit %d "
+                        "--epochs %d --test-limit 500 --batch 50 --protocol %s --out %s/%s";
+    char a[1024], b[1024];
+    snprintf(a, sizeof a, train, tu_scnn(), 2, 600, 2, "clean", tmp, "run");
+    snprintf(b, sizeof b, train, tu_scnn(), 1, 300, 3, "seed", tmp, "cmp");
+    int rc = tu_run(&out, "(%s > %s/cmp.log 2>&1) & %s > %s/run.log 2>&1; ra=$?; wait $!; "
+                          "rb=$?; cat %s/run.log %s/cmp.log; exit $((ra + rb))",
+                    b, tmp, a, tmp, tmp, tmp);
+    if (rc != 0) {
+        fprintf(stderr, "# training failed (%d): %s\n", rc, out);
+        free(out);
+        return -1;
+    }
+    free(out);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tu_rmrf(tmp);
+    free(tmp);
+    return 0;
+}
+
+static char *read_text(const char *dir, const char *name)
+{
+    char path[1024];
+    size_t len;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char *p = tu_read_file(path, &len);
+    if (!p)
+        fail_msg("cannot read %s", path);
+    char *s = malloc(len + 1);
+    memcpy(s, p, len);
+    s[len] = 0;
+    free(p);
+    return s;
+}
+
+/* The number after "key": in a JSON text (the first occurrence). */
+static double json_num(const char *text, const char *key)
+{
+    char pat[128];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = strstr(text, pat);
+    if (!p)
+        fail_msg("summary.json has no %s", key);
+    return strtod(p + strlen(pat), NULL);
+}
+
+static double result_num(const char *text, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\n%s ", key);
+    const char *p = strncmp(text, pat + 1, strlen(pat + 1)) == 0 ? text : strstr(text, pat);
+    if (!p)
+        fail_msg("result.txt has no %s", key);
+    return strtod(p + (p == text ? strlen(pat) - 1 : strlen(pat)), NULL);
+}
+
+static void assert_contains(const char *text, const char *what, const char *where)
+{
+    if (!strstr(text, what))
+        fail_msg("%s does not contain '%s'", where, what);
+}
+
+static int count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+/* A whole, decodable PNG of sane size, not a single colour. */
+static void assert_png(const char *dir, const char *name)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    size_t len;
+    unsigned char *raw = tu_read_file(path, &len);
+    if (!raw)
+        fail_msg("%s is missing", path);
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    if (len < 33 || memcmp(raw, sig, 8) != 0 || memcmp(raw + 12, "IHDR", 4) != 0)
+        fail_msg("%s: not a PNG (no signature or IHDR)", path);
+    uint32_t w = (uint32_t)raw[16] << 24 | (uint32_t)raw[17] << 16 | raw[18] << 8 | raw[19];
+    uint32_t h = (uint32_t)raw[20] << 24 | (uint32_t)raw[21] << 16 | raw[22] << 8 | raw[23];
+    if (w < 300 || h < 200 || w > 4000 || h > 4000)
+        fail_msg("%s: implausible size %ux%u", path, w, h);
+    png_image img;
+    memset(&img, 0, sizeof img);
+    img.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_memory(&img, raw, len))
+        fail_msg("%s: %s", path, img.message);
+    img.format = PNG_FORMAT_GRAY;
+    unsigned char *px = malloc(PNG_IMAGE_SIZE(img));
+    if (!png_image_finish_read(&img, NULL, px, 0, NULL))
+        fail_msg("%s: %s", path, img.message);
+    assert_int_equal(img.width, w);
+    int lo = 255, hi = 0;
+    for (size_t i = 0; i < PNG_IMAGE_SIZE(img); i++) {
+        lo = px[i] < lo ? px[i] : lo;
+        hi = px[i] > hi ? px[i] : hi;
+    }
+    if (hi - lo < 100)
+        fail_msg("%s: nearly blank (grey levels %d..%d)", path, lo, hi);
+    free(px);
+    free(raw);
+}
+
+static void test_report_with_compare(void **state)
+{
+    (void)state;
+    char *out, dir[1024];
+    int rc = tu_run(&out, "%s report %s/run --compare %s/cmp", tu_scnn(), tmp, tmp);
+    if (rc != 0)
+        fail_msg("report failed (%d): %s", rc, out);
+    free(out);
+    snprintf(dir, sizeof dir, "%s/run/report", tmp);
+
+    static const char *const files[] = {"report.md",     "per_class.csv", "confusion.csv",
+                                        "accuracy.gp",   "loss.gp",       "train_vs_val.gp",
+                                        "confusion.gp",  "examples.gp",   "confused_pair.gp",
+                                        "history.dat",   "kept.dat",      "compare.dat",
+                                        "confusion.dat", "examples.dat",  "confused_pair.dat"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char p[1200];
+        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+        if (access(p, R_OK) != 0)
+            fail_msg("%s is missing", p);
+    }
+    for (size_t i = 0; have_gnuplot && i < sizeof pngs / sizeof pngs[0]; i++)
+        assert_png(dir, pngs[i]);
+
+    char run[1024], buf[256];
+    snprintf(run, sizeof run, "%s/run", tmp);
+    char *md = read_text(dir, "report.md"), *js = read_text(run, "summary.json");
+    assert_contains(md, "| test (mean ± std of 2 models) |", "report.md");
+    /* The overview's figures are summary.json's. */
+    snprintf(buf, sizeof buf, "| %.4f ± %.4f | %.2f%% ± %.2f%% |", json_num(js, "mean_test_loss"),
+             json_num(js, "std_test_loss"), 100 * json_num(js, "mean_test_acc"),
+             100 * json_num(js, "std_test_acc"));
+    assert_contains(md, buf, "report.md");
+    snprintf(buf, sizeof buf, "| training, at the kept epoch (mean) | %.4f | %.2f%% |",
+             json_num(js, "mean_train_loss"), 100 * json_num(js, "mean_train_acc"));
+    assert_contains(md, buf, "report.md");
+    snprintf(buf, sizeof buf, "| validation, at the kept epoch (mean) | %.4f | %.2f%% |",
+             json_num(js, "mean_val_loss"), 100 * json_num(js, "mean_val_acc"));
+    assert_contains(md, buf, "report.md");
+    snprintf(buf, sizeof buf, "probabilities) | %.4f | %.2f%% |",
+             json_num(js, "ensemble_test_loss"), 100 * json_num(js, "ensemble_test_acc"));
+    assert_contains(md, buf, "report.md");
+    /* One row per model with its result.txt figures. */
+    for (int k = 0; k < 2; k++) {
+        char name[64];
+        snprintf(name, sizeof name, "iter-%d/result.txt", k);
+        char *res = read_text(run, name);
+        snprintf(buf, sizeof buf, "| %d | %d | %d | 2 | %.4f | %.2f%% | %.4f | %.2f%% | %.4f | "
+                                  "%.2f%% |",
+                 k, 1 + k, (int)result_num(res, "best_epoch"), result_num(res, "train_loss"),
+                 100 * result_num(res, "train_acc"), result_num(res, "val_loss"),
+                 100 * result_num(res, "val_acc"), result_num(res, "test_loss"),
+                 100 * result_num(res, "test_acc"));
+        assert_contains(md, buf, "report.md");
+        free(res);
+    }
+    assert_contains(md, "| Fashion-MNIST test (mean of 5) | 0.2149 | 93.43% |", "report.md");
+    assert_contains(md, "| Fashion-MNIST validation (same) | 0.1245 | 95.64% |", "report.md");
+    assert_contains(md, "| trainable parameters | 493,772 |", "report.md");
+    assert_contains(md, "| protocol | clean | seed |", "report.md");
+    assert_contains(md, "not comparable", "report.md");
+    for (size_t i = 0; i < sizeof pngs / sizeof pngs[0]; i++) {
+        snprintf(buf, sizeof buf, "](%s)", pngs[i]);
+        assert_contains(md, buf, "report.md");
+    }
+
+    /* The CSVs: 500 test images; the matrix's diagonal is the ensemble's accuracy. */
+    char *pc = read_text(dir, "per_class.csv"), *cm = read_text(dir, "confusion.csv");
+    assert_int_equal(count_lines(pc), 11);
+    assert_int_equal(strncmp(pc, "class,name,precision,recall,f1,support\n", 39), 0);
+    assert_int_equal(count_lines(cm), 11);
+    const char *p = strchr(cm, '\n') + 1;
+    long total = 0, diag = 0;
+    for (int t = 0; t < 10; t++) {
+        char *e;
+        assert_int_equal(strtol(p, &e, 10), t);
+        for (int c = 0; c < 10; c++) {
+            assert_int_equal(*e, ',');
+            long v = strtol(e + 1, &e, 10);
+            total += v;
+            diag += c == t ? v : 0;
+        }
+        assert_int_equal(*e, '\n');
+        p = e + 1;
+    }
+    assert_int_equal(total, 500);
+    assert_true(fabs((double)diag / 500 - json_num(js, "ensemble_test_acc")) < 1e-6);
+    free(pc);
+    free(cm);
+    free(md);
+    free(js);
+}
+
+/* rc 1 and exactly one line that names `what`. */
+static void assert_one_line_error(const char *cmd_fmt, const char *arg, const char *what)
+{
+    char *out;
+    int rc = tu_run(&out, cmd_fmt, tu_scnn(), arg);
+    if (rc != 1 || count_lines(out) != 1 || !strstr(out, what))
+        fail_msg("expected exit 1 and one line naming %s, got %d: %s", what, rc, out);
+    free(out);
+}
+
+static void test_report_errors(void **state)
+{
+    (void)state;
+    char *out, d[1024];
+    snprintf(d, sizeof d, "%s/nonexistent", tmp);
+    assert_one_line_error("%s report %s", d, "nonexistent");
+
+    /* A copy of the run with one iteration's history gone. */
+    snprintf(d, sizeof d, "%s/broken", tmp);
+    assert_int_equal(tu_run(NULL, "rm -rf %s && cp -r %s/run %s && rm %s/iter-1/history.csv", d,
+                            tmp, d, d),
+                     0);
+    assert_one_line_error("%s report %s", d, "iter-1/history.csv");
+    assert_int_equal(tu_run(NULL, "printf 'epoch,loss,acc,val_loss,val_acc,seconds,images_per_s"
+                                  "\\n1,0.5,x\\n' > %s/iter-1/history.csv", d),
+                     0);
+    assert_one_line_error("%s report %s", d, "iter-1/history.csv");
+    assert_int_equal(tu_run(NULL, "cp %s/run/iter-1/history.csv %s/iter-1/ && "
+                                  "echo 'best_epoch two' > %s/iter-1/result.txt", tmp, d, d),
+                     0);
+    assert_one_line_error("%s report %s", d, "iter-1/result.txt");
+    assert_int_equal(tu_run(NULL, "cp %s/run/iter-1/result.txt %s/iter-1/ && "
+                                  "head -c 100 %s/run/iter-1/test_probs.f32 > "
+                                  "%s/iter-1/test_probs.f32", tmp, d, tmp, d),
+                     0);
+    assert_one_line_error("%s report %s", d, "test_probs.f32");
+    assert_int_equal(tu_run(NULL, "cp %s/run/iter-1/test_probs.f32 %s/iter-1/ && "
+                                  "echo 'epochs=lots' >> %s/run.conf", tmp, d, d),
+                     0);
+    assert_one_line_error("%s report %s", d, "run.conf");
+    assert_int_equal(tu_run(NULL, "rm %s/run.conf", d), 0);
+    assert_one_line_error("%s report %s", d, "run.conf");
+
+    /* Usage errors: exit 2. */
+    assert_int_equal(tu_run(&out, "%s report", tu_scnn()), 2);
+    free(out);
+    assert_int_equal(tu_run(&out, "%s report %s/run --bogus", tu_scnn(), tmp), 2);
+    free(out);
+    assert_int_equal(tu_run(&out, "%s report %s/run --compare", tu_scnn(), tmp), 2);
+    free(out);
+    assert_int_equal(tu_run(&out, "%s report --help", tu_scnn()), 0);
+    assert_non_null(strstr(out, "--compare"));
+    free(out);
+}
+
+/* An unfinished run (iteration 1 without result.txt, no summary.json) is reported from what
+ * there is; without gnuplot the rest is still written, with a warning. */
+static void test_report_unfinished_without_gnuplot(void **state)
+{
+    (void)state;
+    char d[1024], rep[1100], *out;
+    snprintf(d, sizeof d, "%s/unfinished", tmp);
+    snprintf(rep, sizeof rep, "%s/rep", tmp);
+    assert_int_equal(tu_run(NULL, "rm -rf %s && cp -r %s/run %s && rm %s/iter-1/result.txt "
+                                  "%s/iter-1/test_probs.f32 %s/summary.json", d, tmp, d, d, d, d),
+                     0);
+    int rc = tu_run(&out, "SCNN_GNUPLOT= %s report %s --out %s", tu_scnn(), d, rep);
+    if (rc != 0 || !strstr(out, "warning: gnuplot not found"))
+        fail_msg("expected exit 0 and a warning, got %d: %s", rc, out);
+    free(out);
+    for (size_t i = 0; i < sizeof pngs / sizeof pngs[0]; i++) {
+        char p[1200];
+        snprintf(p, sizeof p, "%s/%s", rep, pngs[i]);
+        if (access(p, F_OK) == 0)
+            fail_msg("%s exists without gnuplot", p);
+    }
+    char *md = read_text(rep, "report.md"), *pc = read_text(rep, "per_class.csv");
+    assert_contains(md, "Unfinished run", "report.md");
+    assert_contains(md, "| test (mean ± std of 1 model) |", "report.md");
+    assert_contains(md, "(unfinished)", "report.md");
+    assert_contains(md, "gnuplot was not found", "report.md");
+    assert_int_equal(count_lines(pc), 11);
+    free(md);
+    free(pc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_report_with_compare),
+        cmocka_unit_test(test_report_errors),
+        cmocka_unit_test(test_report_unfinished_without_gnuplot),
+    };
+    return cmocka_run_group_tests_name("report", tests, setup, teardown);
+}

@@ -1,0 +1,319 @@
+/* scnn predict: classify a user's own PNG images with a checkpoint. A bad image is reported on
+ * one line and the others are still predicted; the exit status says whether any failed. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "scnn_png.h"
+#include "tools/cli.h"
+
+#define PREDICT_CHUNK 64
+
+static void predict_help(void)
+{
+    printf("usage: %s predict --model FILE [options] IMAGE|FOLDER...\n\n"
+           "Prints the most likely class of each PNG image and its probability. A folder\n"
+           "stands for every *.png in it (not recursive), sorted by name.\n\n"
+           "  --model FILE     checkpoint (for example runs/X/iter-0/best.ckpt)\n"
+           "  --top K          the K most likely classes (1..10, default 1)\n"
+           "  --invert         255 - v: for dark objects on a light background (photos,\n"
+           "                   scans); Fashion-MNIST images are light objects on black\n"
+           "  --format F       text (default) or csv: file,class,name,prob[,class_2,name_2,\n"
+           "                   prob_2,...]\n"
+           "  --dataset D      whose class names: fashion_mnist or mnist (default: the\n"
+           "                   checkpoint's)\n\n"
+           "The model sees 28x28 8-bit grayscale, as in the data sets. Other PNGs are\n"
+           "converted, and a note on stderr says how, for each image: 16-bit samples are\n"
+           "scaled to 8 bits, palettes and 1/2/4-bit gray expanded; colour becomes gray with\n"
+           "luma 0.299 R + 0.587 G + 0.114 B; transparent pixels are composited on black (on\n"
+           "white with --invert, so that they end up black either way); a non-square image\n"
+           "is centred on a square of that colour; any other size is resized to 28x28 by area\n"
+           "averaging. Gamma and colour profiles are ignored. Images larger than %dx%d or\n"
+           "files over %u MiB, and anything that is not a valid PNG, are refused.\n\n"
+           "Exit status: 0 all images predicted, 1 some could not be read (each says why on\n"
+           "stderr; the others are still predicted), 2 a usage error.\n"
+           "Environment: SCNN_BACKEND selects the kernels.\n",
+           prog, SCNN_PNG_MAX_DIM, SCNN_PNG_MAX_DIM, SCNN_PNG_MAX_FILE >> 20);
+}
+
+typedef struct path_list {
+    char **v;
+    size_t n, cap;
+} path_list;
+
+static bool list_push(path_list *l, const char *a, const char *b)
+{
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? l->cap * 2 : 16;
+        char **nv = realloc(l->v, ncap * sizeof *nv);
+        if (!nv)
+            return false;
+        l->v = nv;
+        l->cap = ncap;
+    }
+    size_t la = strlen(a), lb = b ? strlen(b) : 0;
+    char *p = malloc(la + lb + 2);
+    if (!p)
+        return false;
+    if (b)
+        sprintf(p, "%s%s%s", a, la && a[la - 1] == '/' ? "" : "/", b);
+    else
+        memcpy(p, a, la + 1);
+    l->v[l->n++] = p;
+    return true;
+}
+
+static void list_free(path_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void report(const char *fmt, const char *path, const char *detail)
+{
+    fflush(stdout);
+    fprintf(stderr, "%s predict: ", prog);
+    fprintf(stderr, fmt, path, detail);
+    fputc('\n', stderr);
+}
+
+/* Appends the inputs of one argument: a file, or a folder's *.png sorted by name. A folder
+ * that cannot be read or holds no PNG counts as a failed input. */
+static bool expand_arg(path_list *out, const char *arg, int *failed)
+{
+    struct stat sb;
+    if (stat(arg, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return list_push(out, arg, NULL);   /* decoding reports a missing file */
+    DIR *d = opendir(arg);
+    if (!d) {
+        report("error: %s: cannot open folder: %s", arg, strerror(errno));
+        ++*failed;
+        return true;
+    }
+    path_list names = {0};
+    struct dirent *e;
+    bool ok = true;
+    while (ok && (e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (e->d_name[0] != '.' && len > 4 && strcasecmp(e->d_name + len - 4, ".png") == 0)
+            ok = list_push(&names, e->d_name, NULL);
+    }
+    closedir(d);
+    if (ok && names.n == 0) {
+        report("error: %s: no .png files in this folder%s", arg, "");
+        ++*failed;
+    }
+    if (names.n)
+        qsort(names.v, names.n, sizeof *names.v, cmp_str);
+    for (size_t i = 0; ok && i < names.n; i++)
+        ok = list_push(out, arg, names.v[i]);
+    list_free(&names);
+    return ok;
+}
+
+static void csv_field(const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, stdout);
+        return;
+    }
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"')
+            putchar('"');
+        putchar(*s);
+    }
+    putchar('"');
+}
+
+typedef struct predict_opts {
+    int top;
+    bool csv;
+    const char *const *names;
+} predict_opts;
+
+static void print_result(const predict_opts *o, const char *path, const float *p)
+{
+    int order[SCNN_CLASSES];
+    for (int c = 0; c < SCNN_CLASSES; c++)
+        order[c] = c;
+    /* Stable by probability, ties to the lower class, as argmax does. */
+    for (int i = 1; i < SCNN_CLASSES; i++)
+        for (int j = i; j > 0 && p[order[j]] > p[order[j - 1]]; j--) {
+            int t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    if (o->csv)
+        csv_field(path);
+    else
+        printf("%s:", path);
+    for (int k = 0; k < o->top; k++) {
+        int c = order[k];
+        if (o->csv) {
+            printf(",%d,", c);
+            csv_field(o->names[c]);
+            printf(",%.6f", (double)p[c]);
+        } else {
+            printf("%s %s (%d) %.4f", k ? "," : "", o->names[c], c, (double)p[c]);
+        }
+    }
+    putchar('\n');
+}
+
+/* Predicts n prepared images and prints them. */
+static void flush_chunk(scnn_model *m, const predict_opts *o, char **paths, const uint8_t *images,
+                        size_t n)
+{
+    if (!n)
+        return;
+    uint8_t labels[PREDICT_CHUNK] = {0};
+    float probs[PREDICT_CHUNK * SCNN_CLASSES];
+    scnn_model_evaluate(m, images, labels, n, NULL, NULL, NULL, probs);
+    for (size_t i = 0; i < n; i++)
+        print_result(o, paths[i], probs + i * SCNN_CLASSES);
+    fflush(stdout);
+}
+
+int cmd_predict(int argc, char **argv)
+{
+    const char *model_path = NULL, *dataset = NULL;
+    predict_opts o = {.top = 1};
+    bool invert = false, opts_done = false;
+    path_list args = {0};
+    int rc = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        bool mt;
+        long n;
+        if (opts_done || a[0] != '-' || a[1] == 0) {
+            if (!list_push(&args, a, NULL)) {
+                list_free(&args);
+                fprintf(stderr, "%s predict: error: out of memory\n", prog);
+                return 1;
+            }
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            opts_done = true;
+        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            list_free(&args);
+            predict_help();
+            return 0;
+        } else if (strcmp(a, "--invert") == 0) {
+            invert = true;
+        } else if ((v = opt_value(argc, argv, &i, "--model", &mt)), mt) {
+            if (!v || !*v)
+                rc = usage_error("predict", "option %s needs a value", "--model");
+            model_path = v;
+        } else if ((v = opt_value(argc, argv, &i, "--top", &mt)), mt) {
+            if (!v || !parse_long(v, 1, SCNN_CLASSES, &n))
+                rc = usage_error("predict", "--top: expected an integer 1..10, got '%s'",
+                                 v ? v : "");
+            else
+                o.top = (int)n;
+        } else if ((v = opt_value(argc, argv, &i, "--format", &mt)), mt) {
+            if (!v || (strcmp(v, "text") != 0 && strcmp(v, "csv") != 0))
+                rc = usage_error("predict", "--format: expected text or csv, got '%s'",
+                                 v ? v : "");
+            else
+                o.csv = strcmp(v, "csv") == 0;
+        } else if ((v = opt_value(argc, argv, &i, "--dataset", &mt)), mt) {
+            if (!v || !is_dataset(v))
+                rc = usage_error("predict", "--dataset: expected fashion_mnist or mnist, got '%s'",
+                                 v ? v : "");
+            dataset = v;
+        } else {
+            rc = usage_error("predict", "unknown option '%s'", a);
+        }
+        if (rc) {
+            list_free(&args);
+            return rc;
+        }
+    }
+    if (!model_path)
+        rc = usage_error("predict", "%s", "--model FILE is required");
+    else if (args.n == 0)
+        rc = usage_error("predict", "%s", "no images: give PNG files or folders of them");
+    const scnn_backend *be = rc ? NULL : pick_backend("predict");
+    if (!rc && !be)
+        rc = EXIT_USAGE;
+    if (rc) {
+        list_free(&args);
+        return rc;
+    }
+
+    scnn_model *m = NULL;
+    scnn_ckpt_meta meta;
+    if (scnn_model_create(&m, PREDICT_CHUNK, be, 0) != SCNN_OK ||
+        scnn_checkpoint_load(model_path, m, &meta) != SCNN_OK) {
+        scnn_model_free(m);
+        list_free(&args);
+        return runtime_error("predict");
+    }
+    if (!dataset)
+        dataset = is_dataset(meta.dataset) ? meta.dataset : "fashion_mnist";
+    o.names = scnn_class_names(dataset);
+
+    int failed = 0;
+    path_list inputs = {0};
+    bool ok = true;
+    for (size_t i = 0; ok && i < args.n; i++)
+        ok = expand_arg(&inputs, args.v[i], &failed);
+    list_free(&args);
+    if (!ok) {
+        scnn_model_free(m);
+        list_free(&inputs);
+        fprintf(stderr, "%s predict: error: out of memory\n", prog);
+        return 1;
+    }
+
+    if (o.csv) {
+        printf("file,class,name,prob");
+        for (int k = 2; k <= o.top; k++)
+            printf(",class_%d,name_%d,prob_%d", k, k, k);
+        putchar('\n');
+    }
+    static uint8_t images[PREDICT_CHUNK * SCNN_PIXELS];
+    char *paths[PREDICT_CHUNK];
+    size_t pending = 0;
+    for (size_t i = 0; i < inputs.n; i++) {
+        scnn_image img;
+        if (scnn_png_read(&img, inputs.v[i]) != SCNN_OK) {
+            report("error: %s%s", scnn_last_error(), "");
+            failed++;
+            continue;
+        }
+        char notes[1024];
+        scnn_status st = scnn_image_to_input(&img, invert, images + pending * SCNN_PIXELS, notes,
+                                             sizeof notes);
+        scnn_image_free(&img);
+        if (st != SCNN_OK) {
+            report("error: %s: %s", inputs.v[i], scnn_last_error());
+            failed++;
+            continue;
+        }
+        if (notes[0])
+            report("%s: note: %s", inputs.v[i], notes);
+        paths[pending++] = inputs.v[i];
+        if (pending == PREDICT_CHUNK) {
+            flush_chunk(m, &o, paths, images, pending);
+            pending = 0;
+        }
+    }
+    flush_chunk(m, &o, paths, images, pending);
+    scnn_model_free(m);
+    list_free(&inputs);
+    return failed ? 1 : 0;
+}
