@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "scnn.h"
+#include "scnn_png.h"
 
 #define RPATH 4096
 #define GRID_COLS 8           /* examples per class, and per direction of the confused pair */
@@ -1592,7 +1593,7 @@ scnn_status scnn_report(const char *dir, const char *compare_dir, const char *ou
     else
         scnn_dataset_dir(r.data_path, sizeof r.data_path, r.dataset);
     if (r.n_finished > 0) {
-        if ((st = scnn_dataset_load_dir(&test, r.data_path, "t10k")) != SCNN_OK) {
+        if ((st = scnn_dataset_load(&test, r.data_path, r.dataset, "t10k")) != SCNN_OK) {
             char why[1024];
             snprintf(why, sizeof why, "%s", scnn_last_error());
             st = scnn_fail(st, "the test set of %s (run.conf: dataset %s, data_dir '%s'): %s",

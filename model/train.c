@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "model/model_internal.h"
+#include "scnn_png.h"
 
 void scnn_train_opts_default(scnn_train_opts *o)
 {
@@ -680,8 +681,8 @@ static scnn_status run_all(run *r)
         snprintf(dir, sizeof dir, "%s", o->data_dir);
     else
         scnn_dataset_dir(dir, sizeof dir, o->dataset);
-    if ((st = scnn_dataset_load_dir(&r->all, dir, "train")) != SCNN_OK ||
-        (st = scnn_dataset_load_dir(&r->test, dir, "t10k")) != SCNN_OK)
+    if ((st = scnn_dataset_load(&r->all, dir, o->dataset, "train")) != SCNN_OK ||
+        (st = scnn_dataset_load(&r->test, dir, o->dataset, "t10k")) != SCNN_OK)
         return st;
     scnn_sha256_hex(r->all.images, r->all.n * SCNN_PIXELS, r->data_sha);
     if (o->limit && o->limit < r->all.n)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "tools/cli.h"
+#include "scnn_png.h"
 
 /* ---- summary ---- */
 
@@ -74,7 +75,8 @@ static void train_help(void)
            "loss, and evaluates it on the test set.\n\n"
            "  --dataset D      fashion_mnist (default) or mnist\n"
            "  --data DIR       folder with the IDX files (default: data/idx/D, or\n"
-           "                   $SCNN_DATA/idx/D; 'make data' fetches them)\n"
+           "                   $SCNN_DATA/idx/D; 'make data' fetches them), or a PNG tree\n"
+           "                   from 'scnn extract' (its root, or ROOT/train/D)\n"
            "  --epochs N       epochs (default 80)\n"
            "  --batch N        batch size (default 250; the last partial batch is used)\n"
            "  --limit N        use only the first N training originals (before the split)\n"
@@ -230,7 +232,8 @@ static void eval_help(void)
            "and per-class precision, recall and F1.\n\n"
            "  --model FILE     checkpoint (for example runs/X/iter-0/best.ckpt)\n"
            "  --dataset D      fashion_mnist or mnist (default: the checkpoint's)\n"
-           "  --data DIR       folder with the IDX files (default: data/idx/D)\n"
+           "  --data DIR       IDX folder (default: data/idx/D), or a PNG tree from\n"
+           "                   'scnn extract' (its root, or ROOT/test/D)\n"
            "  --test-limit N   the first N test images only\n",
            prog);
 }
@@ -291,7 +294,7 @@ int cmd_eval(int argc, char **argv)
     else
         scnn_dataset_dir(dir, sizeof dir, dataset);
     scnn_dataset test = {0};
-    if (scnn_dataset_load_dir(&test, dir, "t10k") != SCNN_OK) {
+    if (scnn_dataset_load(&test, dir, dataset, "t10k") != SCNN_OK) {
         scnn_model_free(m);
         return runtime_error("eval");
     }
