@@ -47,7 +47,7 @@ TEST_UTIL := $(BUILD)/tests/testutil.o
 
 SCNN := $(BUILD)/scnn
 
-.PHONY: all deps data test bench clean help FORCE
+.PHONY: all deps data test bench reproduce clean help FORCE
 all: $(SCNN) scnn
 
 scnn: $(SCNN)
@@ -93,6 +93,10 @@ test: data
 
 bench: data all
 	@sh bench/run.sh
+
+# The seed's whole experiment (hours; resumable: run it again to continue).
+reproduce: data all
+	@sh tools/reproduce.sh
 
 clean:
 	rm -rf build build-san build-noomp build-san-noomp scnn

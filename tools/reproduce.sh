@@ -1,0 +1,42 @@
+#!/bin/sh
+# make reproduce: the seed's whole experiment, resumable. Fashion-MNIST under the clean and the
+# seed protocols (5 models x 80 epochs each) and MNIST (1 model x 80 epochs), all with 2x
+# augmentation. Re-running it continues where a killed run stopped (scnn train --resume).
+# EPOCHS=N shortens every run (for a trial); OUT=DIR changes the folder (runs/reproduce).
+set -e
+BIN=${SCNN_BIN:-./scnn}
+OUT=${OUT:-runs/reproduce}
+EPOCHS=${EPOCHS:-80}
+mkdir -p "$OUT"
+
+# Measure this machine first: one epoch of 2,000 originals (no augmentation) on the backend
+# that will run (SCNN_BACKEND, default: the fastest).
+probe="$OUT/.probe"
+rm -rf "$probe"
+"$BIN" train --iterations 1 --augment 0 --limit 2500 --test-limit 100 --epochs 1 --no-report \
+    --out "$probe" > "$probe.log" 2>&1 || { cat "$probe.log"; exit 1; }
+ips=$(sed -n 's/.* - \([0-9.]*\) img\/s - .*/\1/p' "$probe.log" | tail -n 1)
+rm -rf "$probe" "$probe.log"
+# Per run: epochs x (144,000 training images + validation at ~3x the speed of training).
+awk -v ips="$ips" -v e="$EPOCHS" 'BEGIN {
+    clean = 5 * e * (144000 + 12000 / 3) / ips;
+    seed = 5 * e * (144000 + 36000 / 3) / ips;
+    mnist = e * (144000 + 12000 / 3) / ips;
+    printf "this machine trains %.0f images/s: expect about %.1f h for Fashion-MNIST clean, %.1f h for seed, %.1f h for MNIST (%.1f h in all)\n",
+        ips, clean / 3600, seed / 3600, mnist / 3600, (clean + seed + mnist) / 3600 }'
+
+run() {   # run NAME ARGS...: train into $OUT/NAME, or resume it
+    name=$1; shift
+    if [ -f "$OUT/$name/run.conf" ]; then
+        echo "== $name: resuming"
+        "$BIN" train --resume "$OUT/$name"
+    else
+        echo "== $name"
+        "$BIN" train --epochs "$EPOCHS" --out "$OUT/$name" "$@"
+    fi
+}
+run fashion-clean --dataset fashion_mnist --protocol clean --iterations 5
+run fashion-seed --dataset fashion_mnist --protocol seed --iterations 5
+run mnist --dataset mnist --protocol clean --iterations 1
+"$BIN" report "$OUT/fashion-clean" --compare "$OUT/fashion-seed"
+echo "== done: $OUT/fashion-clean/report/report.md (clean beside seed), $OUT/mnist/report/report.md"
