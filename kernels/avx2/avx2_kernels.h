@@ -162,6 +162,8 @@ typedef void (*scnn_avx2_body)(void *ctx, long first, long last, int slot);
 typedef void (*scnn_avx2_pfor)(long items, long grain, scnn_avx2_body body, void *ctx);
 
 void scnn_avx2_pfor_serial(long items, long grain, scnn_avx2_body body, void *ctx);
+/* True when this CPU has AVX2 and FMA (checked at run time); else *why_not says so. */
+bool scnn_avx2_cpu_ok(const char **why_not);
 
 size_t scnn_avx2_conv2d_workspace_for(const scnn_conv2d *d, int slots);
 void scnn_avx2_conv2d_forward_with(scnn_avx2_pfor pf, const scnn_conv2d *d, const float *x,
