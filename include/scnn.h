@@ -198,6 +198,8 @@ typedef struct scnn_class_report {
 } scnn_class_report;
 void scnn_class_report_compute(scnn_class_report *r, const uint8_t *labels, const uint8_t *pred,
                                size_t n);
+/* Mean and population standard deviation (as numpy's std()) of x[0..n); 0 and 0 for n == 0. */
+void scnn_mean_std(const double *x, int n, double *mean, double *sd);
 /* Prints the confusion matrix and a scikit-learn-like classification report. */
 void scnn_class_report_print(const scnn_class_report *r, const char *const *class_names,
                              void *file /* FILE* */);

@@ -1,4 +1,5 @@
 /* Confusion matrix, per-class precision/recall/F1 (as scikit-learn's classification_report). */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -63,4 +64,15 @@ void scnn_class_report_print(const scnn_class_report *r, const char *const *name
     fprintf(f, "%14s %9.4f %9.4f %9.4f %9u\n", "macro avg", macro_p, macro_r, r->macro_f1, total);
     fprintf(f, "%14s %9.4f %9.4f %9.4f %9u\n", "weighted avg", total ? w_p / total : 0,
             total ? w_r / total : 0, r->weighted_f1, total);
+}
+
+void scnn_mean_std(const double *x, int n, double *mean, double *sd)
+{
+    double s = 0, s2 = 0;
+    for (int i = 0; i < n; i++)
+        s += x[i];
+    *mean = n ? s / n : 0;
+    for (int i = 0; i < n; i++)
+        s2 += (x[i] - *mean) * (x[i] - *mean);
+    *sd = n ? sqrt(s2 / n) : 0;
 }

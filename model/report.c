@@ -471,17 +471,6 @@ static bool json_str(const char *text, const char *key, char *out, size_t len)
     return true;
 }
 
-static void mean_std(const double *x, int n, double *mean, double *sd)
-{
-    double s = 0, s2 = 0;
-    for (int i = 0; i < n; i++)
-        s += x[i];
-    *mean = n ? s / n : 0;
-    for (int i = 0; i < n; i++)
-        s2 += (x[i] - *mean) * (x[i] - *mean);
-    *sd = n ? sqrt(s2 / n) : 0; /* population standard deviation, as train.c */
-}
-
 /* Means over the finished iterations; summary.json's figures replace them when it describes
  * exactly these iterations (as its numbers are what the training printed). */
 static scnn_status read_summary(run_data *r)
@@ -502,13 +491,13 @@ static scnn_status read_summary(run_data *r)
         ke[j] = it->best_epoch;
         j++;
     }
-    mean_std(tl, n, &r->mean_test_loss, &r->std_test_loss);
-    mean_std(ta, n, &r->mean_test_acc, &r->std_test_acc);
-    mean_std(trl, n, &r->mean_train_loss, &sd);
-    mean_std(tra, n, &r->mean_train_acc, &sd);
-    mean_std(vl, n, &r->mean_val_loss, &sd);
-    mean_std(va, n, &r->mean_val_acc, &sd);
-    mean_std(ke, n, &r->mean_best_epoch, &sd);
+    scnn_mean_std(tl, n, &r->mean_test_loss, &r->std_test_loss);
+    scnn_mean_std(ta, n, &r->mean_test_acc, &r->std_test_acc);
+    scnn_mean_std(trl, n, &r->mean_train_loss, &sd);
+    scnn_mean_std(tra, n, &r->mean_train_acc, &sd);
+    scnn_mean_std(vl, n, &r->mean_val_loss, &sd);
+    scnn_mean_std(va, n, &r->mean_val_acc, &sd);
+    scnn_mean_std(ke, n, &r->mean_best_epoch, &sd);
 
     char path[RPATH + 64];
     snprintf(path, sizeof path, "%s/summary.json", r->dir);

@@ -392,17 +392,6 @@ static bool read_result(const char *dir, int k, iter_result *r, float *probs, si
     return ok;
 }
 
-static void mean_std(const double *x, int n, double *mean, double *sd)
-{
-    double s = 0, s2 = 0;
-    for (int i = 0; i < n; i++)
-        s += x[i];
-    *mean = s / n;
-    for (int i = 0; i < n; i++)
-        s2 += (x[i] - *mean) * (x[i] - *mean);
-    *sd = sqrt(s2 / n); /* population standard deviation, as numpy's std() */
-}
-
 static scnn_status write_summary(const run *r, const iter_result *res, int n_iter,
                                  size_t n_train, size_t n_val, double ens_loss, double ens_acc)
 {
@@ -444,7 +433,7 @@ static scnn_status write_summary(const run *r, const iter_result *res, int n_ite
     double m[7], sd[7];
     double *cols[7] = {tl, ta, trl, tra, vl, va, ke};
     for (int c = 0; c < 7; c++)
-        mean_std(cols[c], n_iter, &m[c], &sd[c]);
+        scnn_mean_std(cols[c], n_iter, &m[c], &sd[c]);
     P("  ],\n  \"mean_test_loss\": %.6f,\n  \"std_test_loss\": %.6f,\n  \"mean_test_acc\": %.6f,\n"
       "  \"std_test_acc\": %.6f,\n",
       m[0], sd[0], m[1], sd[1]);
