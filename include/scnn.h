@@ -251,6 +251,9 @@ void scnn_sha256_hex(const void *data, size_t len, char out[65]);
 scnn_status scnn_mkdirs(const char *path);
 /* Writes a whole file atomically: path.tmp.<pid>, fsync, rename over path, fsync the directory. */
 scnn_status scnn_write_atomic(const char *path, const void *data, size_t len);
+/* A whole text file, NUL-terminated, malloc'd; NULL with errno set when it cannot be read, is
+ * larger than max bytes, or holds a NUL byte. */
+char *scnn_read_text(const char *path, size_t max);
 /* The git revision this program was built from ("unknown" outside a checkout). */
 const char *scnn_git_rev(void);
 /* Monotonic wall-clock seconds. */

@@ -136,47 +136,6 @@ static void run_data_free(run_data *r)
     r->it = NULL;
 }
 
-/* A whole text file, NUL-terminated, malloc'd; NULL with errno set when it cannot be read. */
-static char *slurp(const char *path, size_t max)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (cap - len < 2) {
-            cap = cap ? cap * 2 : 8192;
-            char *nb = cap > max + 2 ? NULL : realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                errno = EFBIG;
-                return NULL;
-            }
-            buf = nb;
-        }
-        size_t got = fread(buf + len, 1, cap - len - 1, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    bool err = ferror(f);
-    fclose(f);
-    if (err) {
-        free(buf);
-        errno = EIO;
-        return NULL;
-    }
-    buf[len] = 0;
-    if (strlen(buf) != len) { /* a NUL byte: not a text file */
-        free(buf);
-        errno = EINVAL;
-        return NULL;
-    }
-    return buf;
-}
-
 static scnn_status read_fail(const char *path)
 {
     if (errno == EINVAL)
@@ -228,7 +187,7 @@ static scnn_status read_run_conf(run_data *r)
 {
     char path[RPATH + 64];
     snprintf(path, sizeof path, "%s/run.conf", r->dir);
-    char *text = slurp(path, 1 << 20);
+    char *text = scnn_read_text(path, 1 << 20);
     if (!text) {
         if (errno == ENOENT)
             return scnn_fail(SCNN_ERR_IO, "%s: no such file (is %s a run folder written by "
@@ -314,7 +273,7 @@ static scnn_status read_run_conf(run_data *r)
 
 static scnn_status read_history(const char *path, iter_data *it)
 {
-    char *text = slurp(path, 64u << 20);
+    char *text = scnn_read_text(path, 64u << 20);
     if (!text)
         return read_fail(path);
     char *p = text, *line = next_line(&p);
@@ -357,7 +316,7 @@ static scnn_status read_history(const char *path, iter_data *it)
 
 static scnn_status read_result(const char *path, iter_data *it)
 {
-    char *text = slurp(path, 1 << 20);
+    char *text = scnn_read_text(path, 1 << 20);
     if (!text)
         return read_fail(path);
     static const char *const keys[] = {"best_epoch", "epochs_run", "train_loss", "train_acc",
@@ -501,7 +460,7 @@ static scnn_status read_summary(run_data *r)
 
     char path[RPATH + 64];
     snprintf(path, sizeof path, "%s/summary.json", r->dir);
-    char *text = slurp(path, 16u << 20);
+    char *text = scnn_read_text(path, 16u << 20);
     if (!text) {
         if (errno == ENOENT)
             return SCNN_OK;

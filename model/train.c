@@ -66,36 +66,6 @@ static scnn_status write_text(const char *path, const char *text)
     return scnn_write_atomic(path, text, strlen(text));
 }
 
-/* Reads a whole small text file (NUL-terminated, malloc'd) or NULL. */
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = NULL;
-    size_t cap = 0, len = 0;
-    for (;;) {
-        if (cap - len < 4096) {
-            cap = cap ? cap * 2 : 65536;
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = nb;
-        }
-        size_t got = fread(buf + len, 1, cap - len - 1, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    fclose(f);
-    buf[len] = 0;
-    return buf;
-}
-
-
 /* The value after "key " on its own line in text, or NULL. */
 static const char *find_key(const char *text, const char *key, char *val, size_t len)
 {
@@ -139,7 +109,7 @@ static scnn_status read_run_conf(const char *dir, scnn_train_opts *o)
 {
     char path[PATH_LEN], v[2048];
     snprintf(path, sizeof path, "%s/run.conf", dir);
-    char *t = read_text(path);
+    char *t = scnn_read_text(path, 16u << 20);
     if (!t)
         return scnn_fail(SCNN_ERR_IO, "cannot resume %s: %s: %s", dir, path, strerror(errno));
     scnn_train_opts_default(o);
@@ -295,7 +265,7 @@ static scnn_status write_state(const char *path, const iter_state *s, const epoc
 
 static bool read_state(const char *path, iter_state *s, epoch_stats *h, int max_epochs)
 {
-    char *t = read_text(path);
+    char *t = scnn_read_text(path, 16u << 20);
     if (!t)
         return false;
     char v[128];
@@ -368,7 +338,7 @@ static bool read_result(const char *dir, int k, iter_result *r, float *probs, si
 {
     char path[PATH_LEN], v[64];
     snprintf(path, sizeof path, "%s/iter-%d/result.txt", dir, k);
-    char *t = read_text(path);
+    char *t = scnn_read_text(path, 16u << 20);
     if (!t)
         return false;
     double *dst[] = {&r->best.loss, &r->best.acc, &r->best.val_loss, &r->best.val_acc,

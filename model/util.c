@@ -1,5 +1,6 @@
 /* Status codes, the last-error message, and the wall clock. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -111,4 +112,44 @@ scnn_status scnn_write_atomic(const char *path, const void *data, size_t len)
         close(dfd);
     }
     return SCNN_OK;
+}
+
+char *scnn_read_text(const char *path, size_t max)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (cap - len < 2) {
+            cap = cap ? cap * 2 : 8192;
+            char *nb = cap > max + 2 ? NULL : realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                errno = EFBIG;
+                return NULL;
+            }
+            buf = nb;
+        }
+        size_t got = fread(buf + len, 1, cap - len - 1, f);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    bool err = ferror(f);
+    fclose(f);
+    if (err) {
+        free(buf);
+        errno = EIO;
+        return NULL;
+    }
+    buf[len] = 0;
+    if (strlen(buf) != len) { /* a NUL byte: not a text file */
+        free(buf);
+        errno = EINVAL;
+        return NULL;
+    }
+    return buf;
 }

@@ -158,22 +158,7 @@ static uint32_t rd32(const uint8_t *p)
 /* $SCNN_AUGMENT_GOLDEN, else from the repository root, else relative to the binary. */
 static uint8_t *golden_read(size_t *len)
 {
-    const char *env = getenv("SCNN_AUGMENT_GOLDEN");
-    if (env && *env)
-        return tu_read_file(env, len);
-    uint8_t *p = tu_read_file("tests/golden/augment_golden.bin", len);
-    if (p)
-        return p;
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 64);
-    if (n <= 0)
-        return NULL;
-    exe[n] = 0;
-    char *slash = strrchr(exe, '/');
-    if (!slash)
-        return NULL;
-    strcpy(slash, "/../../tests/golden/augment_golden.bin");
-    return tu_read_file(exe, len);
+    return tu_read_golden("augment_golden.bin", "SCNN_AUGMENT_GOLDEN", len);
 }
 
 typedef struct golden_image {

@@ -81,22 +81,7 @@ static float rdf32(const unsigned char *p)
  * else relative to the binary (build/tests/test_golden or build-san/tests/test_golden). */
 static unsigned char *golden_read(size_t *len)
 {
-    const char *env = getenv("SCNN_GOLDEN");
-    if (env && *env)
-        return tu_read_file(env, len);
-    unsigned char *p = tu_read_file("tests/golden/golden.bin", len);
-    if (p)
-        return p;
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 64);
-    if (n <= 0)
-        return NULL;
-    exe[n] = 0;
-    char *slash = strrchr(exe, '/');
-    if (!slash)
-        return NULL;
-    strcpy(slash, "/../../tests/golden/golden.bin");
-    return tu_read_file(exe, len);
+    return tu_read_golden("golden.bin", "SCNN_GOLDEN", len);
 }
 
 static int group_setup(void **state)

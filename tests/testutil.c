@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "scnn.h"
 
@@ -219,4 +220,28 @@ float *tu_new_int(size_t n, uint64_t seed, int lo, int hi)
     assert_non_null(x);
     tu_fill_int(x, n, seed, lo, hi);
     return x;
+}
+
+void *tu_read_golden(const char *name, const char *env_var, size_t *len)
+{
+    const char *env = getenv(env_var);
+    if (env && *env)
+        return tu_read_file(env, len);
+    char path[4200];
+    snprintf(path, sizeof path, "tests/golden/%s", name);
+    void *p = tu_read_file(path, len);
+    if (p)
+        return p;
+    /* Run from elsewhere: test binaries sit two levels below the root (build/tests). */
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return NULL;
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return NULL;
+    *slash = 0;
+    snprintf(path, sizeof path, "%s/../../tests/golden/%s", exe, name);
+    return tu_read_file(path, len);
 }
