@@ -87,7 +87,7 @@ data: deps
 
 # Each test binary runs under `timeout`; tests/run.sh prints one summary line.
 test: data
-	@$(MAKE) --no-print-directory $(SCNN) $(TEST_BIN)
+	@$(MAKE) --no-print-directory -j$$(nproc) $(SCNN) $(TEST_BIN)
 	@SCNN_BIN=$(abspath $(SCNN)) SANITIZE=$(SANITIZE) OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} \
 	  sh tests/run.sh $(TEST_BIN)
 
@@ -106,3 +106,4 @@ help:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 -include bench/bench.mk
+-include bench/e2e.mk
