@@ -302,8 +302,10 @@ int cmd_eval(int argc, char **argv)
     uint8_t *pred = malloc(n);
     double loss, acc;
     scnn_model_evaluate(m, test.images, test.labels, n, &loss, &acc, pred, NULL);
-    printf("model %s (dataset %s, epoch %d, seed %llu); backend %s\n", model_path, meta.dataset,
-           meta.epoch, (unsigned long long)meta.seed, be->name);
+    int threads = be->threads ? be->threads() : 1;
+    printf("model %s (dataset %s, epoch %d, seed %llu); backend %s, %d thread%s\n", model_path,
+           meta.dataset, meta.epoch, (unsigned long long)meta.seed, be->name, threads,
+           threads == 1 ? "" : "s");
     printf("test images: %zu\ntest_loss: %.4f\ntest_acc: %.4f\n\n", n, loss, acc);
     scnn_class_report r;
     scnn_class_report_compute(&r, test.labels, pred, n);
