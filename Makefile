@@ -91,8 +91,9 @@ test: data
 	@SCNN_BIN=$(abspath $(SCNN)) SANITIZE=$(SANITIZE) OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} \
 	  sh tests/run.sh $(TEST_BIN)
 
-bench: data all
-	@sh bench/run.sh
+bench: data all bench-ops bench-e2e
+	@BUILD=$(BUILD) CC='$(CC)' BENCH_CFLAGS='$(CFLAGS_COMMON)' BENCH_SIMD_FLAGS='$(SIMD_FLAGS)' \
+	  sh bench/run.sh
 
 # The seed's whole experiment (hours; resumable: run it again to continue).
 reproduce: data all
