@@ -69,27 +69,7 @@ static char *xstrdup(const char *s)
     return p;
 }
 
-static bool parse_int(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return false;
-    *out = v;
-    return true;
-}
 
-static bool parse_num(const char *s, double lo, double hi, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= lo && v <= hi))
-        return false;
-    *out = v;
-    return true;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -119,7 +99,7 @@ static int default_threads(void)
     char buf[32];
     if (e && *e) {
         snprintf(buf, sizeof buf, "%.*s", (int)strcspn(e, ","), e);
-        if (parse_int(buf, 1, 4096, &v))
+        if (scnn_parse_long(buf, 1, 4096, &v))
             return (int)v;
     }
     return online_cores();
@@ -452,9 +432,9 @@ static int child_main(int argc, char **argv)
             c.data = v;
         else if (strcmp(k, "--out") == 0)
             c.out = v;
-        else if (strcmp(k, "--min-time") == 0 && parse_num(v, 0, 3600, &c.min_time))
+        else if (strcmp(k, "--min-time") == 0 && scnn_parse_double(v, 0, 3600, &c.min_time))
             ;
-        else if (parse_int(v, 0, 100000000, &n)) {
+        else if (scnn_parse_long(v, 0, 100000000, &n)) {
             if (strcmp(k, "--images") == 0) c.images = (int)n;
             else if (strcmp(k, "--batch") == 0) c.batch = (int)n;
             else if (strcmp(k, "--eval") == 0) c.eval = (int)n;
@@ -970,18 +950,6 @@ static void write_run_csvs(const run_opts *o, e2e_row *rows, int n)
     free(bd.s);
 }
 
-static bool list_has(const char *list, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *p = list; p && *p;) {
-        const char *e = strchr(p, ',');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        if (len == n && strncmp(p, name, n) == 0)
-            return true;
-        p = e ? e + 1 : NULL;
-    }
-    return false;
-}
 
 static int run_main(const run_opts *o, const char *self)
 {
@@ -1000,7 +968,7 @@ static int run_main(const run_opts *o, const char *self)
     for (int i = 0; i < scnn_backend_count() && n < MAX_BACKENDS; i++) {
         const scnn_backend *be = scnn_backend_at(i);
         const char *why = "";
-        if (o->backends && !list_has(o->backends, be->name))
+        if (o->backends && !scnn_list_has(o->backends, be->name))
             continue;
         if (be->available && !be->available(&why)) {
             printf("e2e %-8s skipped: %s\n", be->name, why);
@@ -1194,9 +1162,9 @@ static double csv_num_at(const csv *c, int r, const char *name)
     return end == s ? NAN : v;
 }
 
-/* median_ms of an ops.csv row (batch 250), NAN if absent. */
-static double ops_ms(const csv *ops, const char *backend, const char *op, const char *dir,
-                     int threads)
+/* Column `field` of an ops.csv row (batch 250), NAN if absent. */
+static double ops_field(const csv *ops, const char *backend, const char *op, const char *dir,
+                        int threads, const char *field)
 {
     for (int r = 0; r < ops->nrows; r++)
         if (strcmp(csv_get(ops, r, "backend"), backend) == 0 &&
@@ -1204,29 +1172,16 @@ static double ops_ms(const csv *ops, const char *backend, const char *op, const 
             strcmp(csv_get(ops, r, "direction"), dir) == 0 &&
             (int)csv_num_at(ops, r, "threads") == threads &&
             (int)csv_num_at(ops, r, "batch") == 250)
-            return csv_num_at(ops, r, "median_ms");
-    return NAN;
-}
-
-static double ops_gflops(const csv *ops, const char *backend, const char *op, const char *dir,
-                         int threads)
-{
-    for (int r = 0; r < ops->nrows; r++)
-        if (strcmp(csv_get(ops, r, "backend"), backend) == 0 &&
-            strcmp(csv_get(ops, r, "op"), op) == 0 &&
-            strcmp(csv_get(ops, r, "direction"), dir) == 0 &&
-            (int)csv_num_at(ops, r, "threads") == threads &&
-            (int)csv_num_at(ops, r, "batch") == 250)
-            return csv_num_at(ops, r, "gflops");
+            return csv_num_at(ops, r, field);
     return NAN;
 }
 
 /* conv2 of all three directions: time of the three together, as one rate (GFLOP/s). */
 static double conv2_all(const csv *ops, const char *backend, int threads)
 {
-    double t = ops_ms(ops, backend, "conv2", "fwd", threads) +
-               ops_ms(ops, backend, "conv2", "bwd_d", threads) +
-               ops_ms(ops, backend, "conv2", "bwd_w", threads);
+    double t = ops_field(ops, backend, "conv2", "fwd", threads, "median_ms") +
+               ops_field(ops, backend, "conv2", "bwd_d", threads, "median_ms") +
+               ops_field(ops, backend, "conv2", "bwd_w", threads, "median_ms");
     double flops = 3 * 2.0 * 7929856.0 * 250;
     return isfinite(t) && t > 0 ? flops / (t * 1e-3) * 1e-9 : NAN;
 }
@@ -1270,13 +1225,13 @@ static int scaling_main(const char *self, const char *backend, const int *thread
         sb_printf(&t, "%s,%d,%s,%s,%s,%s,%s,%s,%s,%s,%d\n", backend, eff,
                   csv_num(a, 64, ips, "%.3f"), csv_num(b, 64, sp, "%.4f"),
                   csv_num(c, 64, sp / eff, "%.4f"),
-                  csv_num(d, 64, have_ops ? ops_gflops(&ops, backend, "conv2", "fwd", eff) : NAN,
+                  csv_num(d, 64, have_ops ? ops_field(&ops, backend, "conv2", "fwd", eff, "gflops") : NAN,
                           "%.3f"),
-                  csv_num(e, 64, have_ops ? ops_gflops(&ops, backend, "conv2", "bwd_d", eff) : NAN,
+                  csv_num(e, 64, have_ops ? ops_field(&ops, backend, "conv2", "bwd_d", eff, "gflops") : NAN,
                           "%.3f"),
-                  csv_num(f, 64, have_ops ? ops_gflops(&ops, backend, "conv2", "bwd_w", eff) : NAN,
+                  csv_num(f, 64, have_ops ? ops_field(&ops, backend, "conv2", "bwd_w", eff, "gflops") : NAN,
                           "%.3f"),
-                  csv_num(g, 64, have_ops ? ops_gflops(&ops, "onednn", "conv2", "fwd", eff) : NAN,
+                  csv_num(g, 64, have_ops ? ops_field(&ops, "onednn", "conv2", "fwd", eff, "gflops") : NAN,
                           "%.3f"),
                   csv_num(h, 64, r.rss_mb, "%.1f"), r.ok ? 1 : 0);
         printf("scaling %s %d thread%s: %.1f training images/s (backend reports %.0f thread%s)"
@@ -1394,9 +1349,9 @@ static int summary_main(const char *dir, bool markdown)
         bool peer = strcmp(be, "pytorch") == 0;
         double f = NAN, bd = NAN, bw = NAN, ratio = NAN;
         if (have_ops && !peer) {
-            f = ops_gflops(&ops, be, "conv2", "fwd", th);
-            bd = ops_gflops(&ops, be, "conv2", "bwd_d", th);
-            bw = ops_gflops(&ops, be, "conv2", "bwd_w", th);
+            f = ops_field(&ops, be, "conv2", "fwd", th, "gflops");
+            bd = ops_field(&ops, be, "conv2", "bwd_d", th, "gflops");
+            bw = ops_field(&ops, be, "conv2", "bwd_w", th, "gflops");
             ratio = conv2_all(&ops, be, th) / conv2_all(&ops, dnnl, th);
         }
         double ips = csv_num_at(&tr, r, "train_images_per_s");
@@ -1452,9 +1407,9 @@ static int summary_main(const char *dir, bool markdown)
                 size_t u = strlen(line);
                 snprintf(line + u, sizeof line - u, "%s%s (%s) %d thread%s: %.1f / %.1f / %.1f",
                          u ? "; " : "", peers[p], csv_get(&ops, r, "impl"), th,
-                         th == 1 ? "" : "s", ops_gflops(&ops, peers[p], "conv2", "fwd", th),
-                         ops_gflops(&ops, peers[p], "conv2", "bwd_d", th),
-                         ops_gflops(&ops, peers[p], "conv2", "bwd_w", th));
+                         th == 1 ? "" : "s", ops_field(&ops, peers[p], "conv2", "fwd", th, "gflops"),
+                         ops_field(&ops, peers[p], "conv2", "bwd_d", th, "gflops"),
+                         ops_field(&ops, peers[p], "conv2", "bwd_w", th, "gflops"));
             }
         if (line[0])
             printf("%sconv2 GFLOP/s of the peers (fwd / bwd-data / bwd-filter): %s.\n",
@@ -1542,7 +1497,7 @@ static int parse_list(const char *s, int *out, int max)
         char num[32];
         long v;
         snprintf(num, sizeof num, "%.*s", (int)(e ? (e - p < 31 ? e - p : 31) : 31), p);
-        if (!parse_int(num, 1, 4096, &v) || n == max)
+        if (!scnn_parse_long(num, 1, 4096, &v) || n == max)
             return -1;
         out[n++] = (int)v;
         p = e ? e + 1 : NULL;
@@ -1627,11 +1582,11 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--log") == 0)
             log = v;
         else if (strcmp(a, "--seconds") == 0) {
-            if (!parse_num(v, 0, 86400, &seconds))
+            if (!scnn_parse_double(v, 0, 86400, &seconds))
                 die(2, "--seconds needs a number of seconds in 0..86400, got '%s'", v);
         } else if (strcmp(a, "--seed") == 0) {
             long s;
-            if (!parse_int(v, 0, 2147483647L, &s))
+            if (!scnn_parse_long(v, 0, 2147483647L, &s))
                 die(2, "--seed needs a non-negative integer, got '%s'", v);
             o.seed = (uint64_t)s;
         } else

@@ -915,18 +915,6 @@ static void run_direction(bench *B, problem *pb, op_dir dir)
     job_free(ref, true);
 }
 
-static bool list_has(const char *list, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *p = list; p && *p;) {
-        const char *e = strchr(p, ',');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        if (len == n && strncmp(p, name, n) == 0)
-            return true;
-        p = e ? e + 1 : NULL;
-    }
-    return false;
-}
 
 /* Checks every name of a comma list with known(); err gets the first unknown one. */
 static bool list_check(const char *list, bool (*known)(void *, const char *), void *ctx,
@@ -1019,7 +1007,7 @@ static bool setup_runners(bench *B, char *ctx, size_t ctxlen)
     size_t used = strlen(ctx);
     for (int i = 0; i < B->nrunners; i++) {
         runner *r = &B->runners[i];
-        bool listed = o->backends ? list_has(o->backends, r->name) : true;
+        bool listed = o->backends ? scnn_list_has(o->backends, r->name) : true;
         const char *why = "";
         bool can = r->kind == R_BACKEND   ? !r->orig->available || r->orig->available(&why)
                    : r->kind == R_ONEDNN ? peer_onednn_built(&why)
@@ -1187,7 +1175,7 @@ int bench_ops_run(const bench_ops_opts *o)
         return 2;
     }
     for (int i = 0; i < N_OPS; i++)
-        B->op_on[i] = !o->ops || list_has(o->ops, op_defs[i].name);
+        B->op_on[i] = !o->ops || scnn_list_has(o->ops, op_defs[i].name);
     if (o->out) {
         /* fail now rather than after minutes of measuring */
         char dir[4096];

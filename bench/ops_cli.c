@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bench/bench_ops.h"
+#include "scnn.h"
 
 void bench_ops_defaults(bench_ops_opts *o)
 {
@@ -39,16 +40,6 @@ static void usage(FILE *f)
             "Exit status: 0 all rows correct, 1 a row failed its check, 2 a usage/setup error.\n");
 }
 
-static bool parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return false;
-    *out = v;
-    return true;
-}
 
 int bench_ops_parse(bench_ops_opts *o, int argc, char **argv, FILE *out, char *err,
                     size_t errlen)
@@ -112,7 +103,7 @@ int bench_ops_parse(bench_ops_opts *o, int argc, char **argv, FILE *out, char *e
                 const char *e = strchr(p, ',');
                 char num[32];
                 snprintf(num, sizeof num, "%.*s", (int)(e ? e - p < 31 ? e - p : 31 : 31), p);
-                if (!parse_long(num, 1, 1024, &v) || o->n_threads == BENCH_MAX_THREADS) {
+                if (!scnn_parse_long(num, 1, 1024, &v) || o->n_threads == BENCH_MAX_THREADS) {
                     snprintf(err, errlen,
                              "--threads needs a comma list of up to %d counts in 1..1024, got '%s'",
                              BENCH_MAX_THREADS, val);
@@ -126,13 +117,13 @@ int bench_ops_parse(bench_ops_opts *o, int argc, char **argv, FILE *out, char *e
                 p = e ? e + 1 : NULL;
             }
         } else if (strcmp(name, "--batch") == 0) {
-            if (!parse_long(val, 1, 100000, &v)) {
+            if (!scnn_parse_long(val, 1, 100000, &v)) {
                 snprintf(err, errlen, "--batch needs an integer in 1..100000, got '%s'", val);
                 return -1;
             }
             o->batch = (int)v;
         } else if (strcmp(name, "--reps") == 0) {
-            if (!parse_long(val, 1, BENCH_MAX_REPS, &v)) {
+            if (!scnn_parse_long(val, 1, BENCH_MAX_REPS, &v)) {
                 snprintf(err, errlen, "--reps needs an integer in 1..%d, got '%s'", BENCH_MAX_REPS,
                          val);
                 return -1;

@@ -247,6 +247,12 @@ scnn_status scnn_report(const char *dir, const char *compare_dir, const char *ou
 
 /* sha256 of a buffer as 64 hex digits + NUL. */
 void scnn_sha256_hex(const void *data, size_t len, char out[65]);
+/* Strict parsing: the whole string must be a number in range (no sign for u64). */
+bool scnn_parse_long(const char *s, long lo, long hi, long *out);
+bool scnn_parse_u64(const char *s, uint64_t *out);
+bool scnn_parse_double(const char *s, double lo, double hi, double *out);
+/* True when the comma-separated list holds name. */
+bool scnn_list_has(const char *list, const char *name);
 /* mkdir -p */
 scnn_status scnn_mkdirs(const char *path);
 /* Writes a whole file atomically: path.tmp.<pid>, fsync, rename over path, fsync the directory. */

@@ -17,10 +17,6 @@ extern const char *prog;
 int usage_error(const char *cmd, const char *fmt, const char *arg);
 /* "scnn CMD: error: <scnn_last_error()>" on stderr; returns 1. */
 int runtime_error(const char *cmd);
-/* Strict parsing: the whole string must be a number in range. */
-bool parse_long(const char *s, long lo, long hi, long *out);
-bool parse_u64(const char *s, uint64_t *out);
-bool parse_double(const char *s, double lo, double hi, double *out);
 bool is_dataset(const char *s);
 /* The backend named by SCNN_BACKEND; prints the error and returns NULL if it cannot run. */
 const scnn_backend *pick_backend(const char *cmd);

@@ -127,7 +127,7 @@ int cmd_extract(int argc, char **argv)
                 return usage_error("extract", "option %s needs a value", "--data");
             idx_dir = v;
         } else if ((v = opt_value(argc, argv, &i, "--limit", &mt)), mt) {
-            if (!v || !parse_long(v, 1, 100000000, &n))
+            if (!v || !scnn_parse_long(v, 1, 100000000, &n))
                 return usage_error("extract", "--limit: expected a positive integer, got '%s'",
                                    v ? v : "");
             limit = (size_t)n;

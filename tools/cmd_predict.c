@@ -218,7 +218,7 @@ int cmd_predict(int argc, char **argv)
                 rc = usage_error("predict", "option %s needs a value", "--model");
             model_path = v;
         } else if ((v = opt_value(argc, argv, &i, "--top", &mt)), mt) {
-            if (!v || !parse_long(v, 1, SCNN_CLASSES, &n))
+            if (!v || !scnn_parse_long(v, 1, SCNN_CLASSES, &n))
                 rc = usage_error("predict", "--top: expected an integer 1..10, got '%s'",
                                  v ? v : "");
             else

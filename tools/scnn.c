@@ -132,43 +132,43 @@ int cmd_train(int argc, char **argv)
             o.data_dir = v;
         } else if (OPT("--epochs")) {
             NEED("--epochs");
-            if (!parse_long(v, 1, 100000, &n))
+            if (!scnn_parse_long(v, 1, 100000, &n))
                 return usage_error("train", "--epochs: expected an integer 1..100000, got '%s'", v);
             o.epochs = (int)n;
         } else if (OPT("--batch")) {
             NEED("--batch");
-            if (!parse_long(v, 1, 100000, &n))
+            if (!scnn_parse_long(v, 1, 100000, &n))
                 return usage_error("train", "--batch: expected an integer 1..100000, got '%s'", v);
             o.batch = (int)n;
         } else if (OPT("--limit")) {
             NEED("--limit");
-            if (!parse_long(v, 1, 100000000, &n))
+            if (!scnn_parse_long(v, 1, 100000000, &n))
                 return usage_error("train", "--limit: expected a positive integer, got '%s'", v);
             o.limit = (size_t)n;
         } else if (OPT("--test-limit")) {
             NEED("--test-limit");
-            if (!parse_long(v, 1, 100000000, &n))
+            if (!scnn_parse_long(v, 1, 100000000, &n))
                 return usage_error("train", "--test-limit: expected a positive integer, got '%s'",
                                    v);
             o.test_limit = (size_t)n;
         } else if (OPT("--val-split")) {
             NEED("--val-split");
-            if (!parse_double(v, 0.0, 0.9, &o.val_split))
+            if (!scnn_parse_double(v, 0.0, 0.9, &o.val_split))
                 return usage_error("train", "--val-split: expected a number in [0, 0.9], got '%s'",
                                    v);
         } else if (OPT("--seed")) {
             NEED("--seed");
-            if (!parse_u64(v, &o.seed))
+            if (!scnn_parse_u64(v, &o.seed))
                 return usage_error("train", "--seed: expected a non-negative integer, got '%s'", v);
         } else if (OPT("--iterations")) {
             NEED("--iterations");
-            if (!parse_long(v, 1, 1000, &n))
+            if (!scnn_parse_long(v, 1, 1000, &n))
                 return usage_error("train", "--iterations: expected an integer 1..1000, got '%s'",
                                    v);
             o.iterations = (int)n;
         } else if (OPT("--augment")) {
             NEED("--augment");
-            if (!parse_long(v, 0, 20, &n))
+            if (!scnn_parse_long(v, 0, 20, &n))
                 return usage_error("train", "--augment: expected an integer 0..20, got '%s'", v);
             o.augment = (int)n;
         } else if (OPT("--protocol")) {
@@ -183,7 +183,7 @@ int cmd_train(int argc, char **argv)
             o.select = v;
         } else if (OPT("--patience")) {
             NEED("--patience");
-            if (!parse_long(v, 1, 100000, &n))
+            if (!scnn_parse_long(v, 1, 100000, &n))
                 return usage_error("train", "--patience: expected a positive integer, got '%s'", v);
             o.patience = (int)n;
         } else if (strcmp(a, "--no-report") == 0) {
@@ -265,7 +265,7 @@ int cmd_eval(int argc, char **argv)
                 return usage_error("eval", "option %s needs a value", "--data");
             data_dir = v;
         } else if ((v = opt_value(argc, argv, &i, "--test-limit", &mt)), mt) {
-            if (!v || !parse_long(v, 1, 100000000, &n))
+            if (!v || !scnn_parse_long(v, 1, 100000000, &n))
                 return usage_error("eval", "--test-limit: expected a positive integer, got '%s'",
                                    v ? v : "");
             test_limit = (size_t)n;
