@@ -21,43 +21,10 @@ static bool sanitized(void)
     return s && strcmp(s, "1") == 0;
 }
 
-/* Writes any PNG with libpng: samples as the file stores them (16-bit big-endian). */
-static void write_png_il(const char *path, int w, int h, int depth, int ctype,
-                         const uint8_t *data, const png_color *pal, int npal, const uint8_t *trns,
-                         int ntrns, bool interlace)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-    png_infop info = png_create_info_struct(png);
-    assert_non_null(info);
-    if (setjmp(png_jmpbuf(png)))
-        fail_msg("libpng failed writing %s", path);
-    png_init_io(png, f);
-    png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, depth, ctype,
-                 interlace ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE,
-                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    if (pal)
-        png_set_PLTE(png, info, pal, npal);
-    if (trns)
-        png_set_tRNS(png, info, trns, ntrns, NULL);
-    png_write_info(png, info);
-    int ch = ctype == PNG_COLOR_TYPE_RGB ? 3 : ctype == PNG_COLOR_TYPE_RGB_ALPHA ? 4
-             : ctype == PNG_COLOR_TYPE_GRAY_ALPHA ? 2 : 1;
-    size_t rowbytes = ((size_t)w * ch * depth + 7) / 8;
-    int passes = interlace ? png_set_interlace_handling(png) : 1;
-    for (int p = 0; p < passes; p++)
-        for (int y = 0; y < h; y++)
-            png_write_row(png, data + (size_t)y * rowbytes);
-    png_write_end(png, NULL);
-    png_destroy_write_struct(&png, &info);
-    assert_int_equal(fclose(f), 0);
-}
-
 static void write_png(const char *path, int w, int h, int depth, int ctype, const uint8_t *data,
                       const png_color *pal, int npal, const uint8_t *trns, int ntrns)
 {
-    write_png_il(path, w, h, depth, ctype, data, pal, npal, trns, ntrns, false);
+    tu_write_png(path, w, h, depth, ctype, data, pal, npal, trns, ntrns, false);
 }
 
 static void rand_image(uint8_t *px, size_t n, uint64_t seed)
@@ -176,7 +143,7 @@ static void test_decode_conversions(void **state)
     uint8_t px[SCNN_PIXELS];
     rand_image(px, SCNN_PIXELS, 8);
     snprintf(path, sizeof path, "%s/adam7.png", dir);
-    write_png_il(path, 28, 28, 8, PNG_COLOR_TYPE_GRAY, px, NULL, 0, NULL, 0, true);
+    tu_write_png(path, 28, 28, 8, PNG_COLOR_TYPE_GRAY, px, NULL, 0, NULL, 0, true);
     uint8_t got[SCNN_PIXELS];
     assert_int_equal(scnn_png_read_gray8(path, got, 28, 28), SCNN_OK);
     assert_memory_equal(got, px, SCNN_PIXELS);

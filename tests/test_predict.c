@@ -37,31 +37,10 @@ static const char *tmp_path(const char *name)
     return buf[k];
 }
 
-/* Writes any PNG with libpng: samples as the file stores them (16-bit big-endian). */
 static void write_png(const char *path, int w, int h, int depth, int ctype, const uint8_t *data,
                       const png_color *pal, int npal)
 {
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-    png_infop info = png_create_info_struct(png);
-    assert_non_null(info);
-    if (setjmp(png_jmpbuf(png)))
-        fail_msg("libpng failed writing %s", path);
-    png_init_io(png, f);
-    png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, depth, ctype, PNG_INTERLACE_NONE,
-                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    if (pal)
-        png_set_PLTE(png, info, pal, npal);
-    png_write_info(png, info);
-    int ch = ctype == PNG_COLOR_TYPE_RGB ? 3 : ctype == PNG_COLOR_TYPE_RGB_ALPHA ? 4
-             : ctype == PNG_COLOR_TYPE_GRAY_ALPHA ? 2 : 1;
-    size_t rowbytes = (size_t)w * ch * depth / 8;
-    for (int y = 0; y < h; y++)
-        png_write_row(png, data + (size_t)y * rowbytes);
-    png_write_end(png, NULL);
-    png_destroy_write_struct(&png, &info);
-    assert_int_equal(fclose(f), 0);
+    tu_write_png(path, w, h, depth, ctype, data, pal, npal, NULL, 0, false);
 }
 
 /* A checkpoint trained for a few steps, the first N_REF test images as t<i>.png, and what

@@ -1,5 +1,7 @@
 #include "testutil.h"
 
+#include <png.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,3 +247,37 @@ void *tu_read_golden(const char *name, const char *env_var, size_t *len)
     snprintf(path, sizeof path, "%s/../../tests/golden/%s", exe, name);
     return tu_read_file(path, len);
 }
+
+/* Writes any PNG with libpng: samples as the file stores them (16-bit big-endian). */
+void tu_write_png(const char *path, int w, int h, int depth, int ctype,
+                  const uint8_t *data, const void *pal, int npal, const uint8_t *trns,
+                  int ntrns, bool interlace)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png_create_info_struct(png);
+    assert_non_null(info);
+    if (setjmp(png_jmpbuf(png)))
+        fail_msg("libpng failed writing %s", path);
+    png_init_io(png, f);
+    png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, depth, ctype,
+                 interlace ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    if (pal)
+        png_set_PLTE(png, info, (png_const_colorp)pal, npal);
+    if (trns)
+        png_set_tRNS(png, info, trns, ntrns, NULL);
+    png_write_info(png, info);
+    int ch = ctype == PNG_COLOR_TYPE_RGB ? 3 : ctype == PNG_COLOR_TYPE_RGB_ALPHA ? 4
+             : ctype == PNG_COLOR_TYPE_GRAY_ALPHA ? 2 : 1;
+    size_t rowbytes = ((size_t)w * ch * depth + 7) / 8;
+    int passes = interlace ? png_set_interlace_handling(png) : 1;
+    for (int p = 0; p < passes; p++)
+        for (int y = 0; y < h; y++)
+            png_write_row(png, data + (size_t)y * rowbytes);
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &info);
+    assert_int_equal(fclose(f), 0);
+}
+

@@ -24,6 +24,10 @@ void *tu_read_file(const char *path, size_t *len);
 /* A file of tests/golden/: $env_var if set, else tests/golden/NAME from the repository root
  * (where make test runs), else relative to the test binary. NULL if none can be read. */
 void *tu_read_golden(const char *name, const char *env_var, size_t *len);
+/* Writes any PNG with libpng (ctype PNG_COLOR_TYPE_*; samples as the file stores them, 16-bit
+ * big-endian; pal/trns may be NULL). */
+void tu_write_png(const char *path, int w, int h, int depth, int ctype, const uint8_t *data,
+                  const void *pal, int npal, const uint8_t *trns, int ntrns, bool interlace);
 /* The fetched data directory for a data set (data/idx/<name> or $SCNN_DATA/idx/<name>). */
 const char *tu_data_dir(const char *dataset);
 
