@@ -51,9 +51,9 @@ void scnn_avx2_conv2d_backward_filter_with(scnn_avx2_pfor pf, const scnn_conv2d 
                                            void *ws)
 {
     conv_ctx c;
-    c.scratch = scnn_avx2_bwf_plan(&c.bwf, d, x, dy, dw, ws, &c.slot_floats);
+    c.scratch = scnn_avx2_bwf_plan(&c.bwf, d, x, dy, dw, db, ws, &c.slot_floats);
     pf(scnn_avx2_bwf_items(&c.bwf), 1, bwf_body, &c);
-    if (db)
+    if (!scnn_avx2_bwf_finish(&c.bwf) && db)
         scnn_avx2_bias_grad_with(pf, d->n * d->p * d->q, d->k, dy, db);
 }
 

@@ -5,9 +5,12 @@
  * walk of kh segments over the weights packed as [k/16][kh*kw*c][16]. Padding is handled by
  * copying each image zero-padded into per-thread scratch (cheap: it stays in L2).
  * Backward-data is the forward correlation of dy (padded by kh-1-pad_top, ...) with the flipped,
- * (c,k)-transposed weights. k == 1 (conv1's backward-data) takes a dot-product path instead.
- * Backward-filter: dw[(i,j,c), k] = sum over pixels of A^T dy, a micro-kernel walk over the
- * pixels of one image per call, accumulating in dw itself image after image. */
+ * (c,k)-transposed weights, computed by tap classes so that the padding is never multiplied.
+ * One input channel (conv1's backward-data: dx has one channel) takes a dot-product path on a
+ * padded copy instead.
+ * Backward-filter: dw[(i,j,c), k] = sum over pixels of A^T dy, micro-kernel walks over the
+ * pixels accumulating in dw image after image (the tile walk), or, when there is little work
+ * per dy element, in partial sums per fixed chunk of images with db fused in (the chunk walk). */
 #include <string.h>
 
 #include "kernels/avx2/avx2_kernels.h"
@@ -45,6 +48,8 @@ static size_t pack_floats(int k, size_t kdim)
     return k == 1 ? round16(kdim) : (size_t)panels(k) * kdim * NR;
 }
 
+static void bwf_sizes(const scnn_conv2d *d, size_t *shared, size_t *slot);
+
 static void ws_sizes(const scnn_conv2d *d, size_t *packed, size_t *slot)
 {
     const size_t taps = (size_t)d->kh * d->kw;
@@ -53,8 +58,12 @@ static void ws_sizes(const scnn_conv2d *d, size_t *packed, size_t *slot)
     int pt, pl;
     bool bcopy;
     bwd_data_dims(d, &pt, &pl, &bcopy);
-    size_t s1 = fwd_copy(d) ? (size_t)(d->p + d->kh - 1) * (d->q + d->kw - 1) * d->c : 0;
+    size_t s1 = fwd_copy(d) ? round16((size_t)(d->p + d->kh - 1) * (d->q + d->kw - 1) * d->c) : 0;
     size_t s2 = bcopy ? (size_t)(d->h + d->kh - 1) * (d->w + d->kw - 1) * d->k : 0;
+    size_t bshared, bslot;
+    bwf_sizes(d, &bshared, &bslot);
+    s1 += bslot; /* backward-filter's slot: [padded image | packed band] */
+    *packed = *packed > bshared ? *packed : bshared;
     *slot = round16(s1 > s2 ? s1 : s2);
 }
 
@@ -239,29 +248,57 @@ static void fwd_dot_image(const scnn_avx2_fwd *f, const float *src, int wp, int 
     }
 }
 
-/* ---- backward-data by scattering ------------------------------------------------------------ */
+/* ---- the correlation by tap classes (backward-data) ------------------------------------------- */
 
-/* dst rows m < M (NULL: outside dx, skipped) += A*B over the walk */
-#define DEF_SCATTER_TILE(M)                                                                       \
-    static void scatter_tile_##M(const scnn_avx2_ukr *u, float *const *dst, int nr)              \
+/* y[pixel (y,x)] sums over the taps (i,j) whose source pixel (y-pt+i, x-pl+j) lies inside src;
+ * the others read padding zeros. Those taps form a rectangle [i0,i1) x [j0,j1) that depends
+ * on y only through i and on x only through j, so the output pixels with the same rectangle
+ * form a class: a run of rows times a run of columns. A class's pixels, over a group of images,
+ * are tiled MR at a time, one micro-kernel walk per tile over exactly its taps (segments of
+ * (j1-j0)*c steps, jumping the rest of the packed weights with bjump): no multiply by padding,
+ * no padded copy, no read-modify-write of y, and tiles stay full at the borders because a
+ * class spans the group's images. Used for backward-data, where the padding of dy is kh-1-pad
+ * wide (38% of conv2's padded correlation). Each output element is one FMA chain over its taps
+ * in (i, j, channel) order, whatever the tiling. */
+#define GATHER_GROUP 6 /* images per item: 6 makes every class of a conv2 image fill its tiles */
+
+typedef struct tap_run {
+    int start, count, t0, t1; /* output rows [start, start+count) use taps [t0, t1) */
+} tap_run;
+
+static void tap_range(int pos, int pad, int kn, int src_len, int *t0, int *t1)
+{
+    *t0 = pad - pos > 0 ? pad - pos : 0;
+    *t1 = src_len + pad - pos < kn ? src_len + pad - pos : kn;
+    if (*t1 < *t0)
+        *t1 = *t0;
+}
+
+/* The run of output rows (or columns) from start on that share one tap range. */
+static tap_run tap_run_at(int start, int out_len, int pad, int kn, int src_len)
+{
+    tap_run r = {.start = start, .count = 1};
+    tap_range(start, pad, kn, src_len, &r.t0, &r.t1);
+    for (int t0, t1; start + r.count < out_len; r.count++) {
+        tap_range(start + r.count, pad, kn, src_len, &t0, &t1);
+        if (t0 != r.t0 || t1 != r.t1)
+            break;
+    }
+    return r;
+}
+
+/* y rows m < M (at dst[m]) = A*B over the walk, columns < nr */
+#define DEF_GATHER_TILE(M)                                                                        \
+    static void gather_tile_##M(const scnn_avx2_ukr *u, float *const *dst, int nr)               \
     {                                                                                             \
         __m256i m0, m1;                                                                           \
         scnn_avx2_masks(nr, &m0, &m1);                                                            \
         __m256 acc[MR][2];                                                                        \
-        _Pragma("GCC unroll 6") for (int m = 0; m < MR; m++)                                      \
-        {                                                                                         \
-            if (m < M && dst[m]) {                                                                \
-                acc[m][0] = _mm256_maskload_ps(dst[m], m0);                                       \
-                acc[m][1] = _mm256_maskload_ps(dst[m] + 8, m1);                                   \
-            } else {                                                                              \
-                acc[m][0] = acc[m][1] = _mm256_setzero_ps();                                      \
-            }                                                                                     \
-        }                                                                                         \
+        _Pragma("GCC unroll 6") for (int m = 0; m < MR; m++) acc[m][0] = acc[m][1] =              \
+            _mm256_setzero_ps();                                                                  \
         scnn_avx2_ukr_run(M, 0, u, m0, m1, acc);                                                  \
         _Pragma("GCC unroll 6") for (int m = 0; m < M; m++)                                       \
         {                                                                                         \
-            if (!dst[m])                                                                          \
-                continue;                                                                         \
             if (nr == NR) {                                                                       \
                 _mm256_storeu_ps(dst[m], acc[m][0]);                                              \
                 _mm256_storeu_ps(dst[m] + 8, acc[m][1]);                                          \
@@ -271,82 +308,85 @@ static void fwd_dot_image(const scnn_avx2_fwd *f, const float *src, int wp, int 
             }                                                                                     \
         }                                                                                         \
     }
-DEF_SCATTER_TILE(1)
-DEF_SCATTER_TILE(2)
-DEF_SCATTER_TILE(3)
-DEF_SCATTER_TILE(4)
-DEF_SCATTER_TILE(5)
-DEF_SCATTER_TILE(6)
+DEF_GATHER_TILE(1)
+DEF_GATHER_TILE(2)
+DEF_GATHER_TILE(3)
+DEF_GATHER_TILE(4)
+DEF_GATHER_TILE(5)
+DEF_GATHER_TILE(6)
 
-typedef void (*scatter_tile_fn)(const scnn_avx2_ukr *, float *const *, int);
-static const scatter_tile_fn scatter_tiles[MR + 1] = {
-    NULL, scatter_tile_1, scatter_tile_2, scatter_tile_3, scatter_tile_4, scatter_tile_5,
-    scatter_tile_6};
+typedef void (*gather_tile_fn)(const scnn_avx2_ukr *, float *const *, int);
+static const gather_tile_fn gather_tiles[MR + 1] = {NULL,          gather_tile_1, gather_tile_2,
+                                                    gather_tile_3, gather_tile_4, gather_tile_5,
+                                                    gather_tile_6};
 
-/* dx[y+i-pad_top, x+j-pad_left, :] += dy[y, x, :] . w[i,j]^T for every tap (i,j): only taps
- * that land inside dx are computed, unlike the padded correlation (which multiplies a border
- * of zeros: 38% of the work for conv2). Each dx element sums its taps in a fixed order. Here
- * src is dy [h,w,c] (f->c = the conv's k) and y is dx [p,q,k] (f->k = the conv's c). */
-static void scatter_image(const scnn_avx2_fwd *f, int img)
+/* One class (rows yr x columns xr) of images [img0, img0+nimg). */
+static void gather_class(const scnn_avx2_fwd *f, int img0, int nimg, tap_run yr, tap_run xr)
 {
-    const int kk = f->c, cout = f->k, np = panels(cout), npix = f->h * f->w;
-    const int pt = f->kh - 1 - f->pt, pl = f->kw - 1 - f->pl; /* the conv's own padding */
-    const float *dyi = f->x + (size_t)img * npix * kk;
-    float *dxi = f->y + (size_t)img * f->p * f->q * cout;
-    memset(dxi, 0, sizeof *dxi * (size_t)f->p * f->q * cout);
-    scnn_avx2_ukr u = {.as = 1, .ajump = 0, .nseg = 1, .seglen = kk, .bs = NR};
-    for (int m = 0; m < MR; m++)
-        u.off[m] = (ptrdiff_t)m * kk;
-    for (int jp = 0; jp < np; jp++) {
-        const int nr = cout - jp * NR < NR ? cout - jp * NR : NR;
-        for (int i = 0; i < f->kh; i++)
-            for (int j = 0; j < f->kw; j++) {
-                u.b = f->bp + (((size_t)(i * f->kw + j) * np + jp) * kk) * NR;
-                int ty = 0, tx = 0; /* the tile's first pixel, stepped without divisions */
-                for (int pix0 = 0; pix0 < npix; pix0 += MR) {
-                    const int mr = npix - pix0 < MR ? npix - pix0 : MR;
-                    float *dst[MR];
-                    bool any = false;
-                    for (int m = 0, y0 = ty, x0 = tx; m < MR; m++) {
-                        const int yy = y0 - pt + i, xx = x0 - pl + j;
-                        const bool in = m < mr && yy >= 0 && yy < f->p && xx >= 0 && xx < f->q;
-                        dst[m] = in ? dxi + ((size_t)yy * f->q + xx) * cout + jp * NR : NULL;
-                        any |= in;
-                        if (++x0 == f->w) {
-                            x0 = 0;
-                            y0++;
-                        }
-                        if (m == MR - 1) {
-                            ty = y0;
-                            tx = x0;
-                        }
-                    }
-                    if (!any)
-                        continue;
-                    u.a = dyi + (size_t)pix0 * kk;
-                    scatter_tiles[mr](&u, dst, nr);
-                }
-            }
+    const int c = f->c, k = f->k, np = panels(k);
+    const int ni = yr.t1 - yr.t0, nj = xr.t1 - xr.t0;
+    const long per_img = (long)yr.count * xr.count, cnt = per_img * nimg;
+    const size_t kdim = (size_t)f->kh * f->kw * c;
+    scnn_avx2_ukr u = {.as = 1,
+                       .ajump = (ptrdiff_t)(f->w - nj) * c,
+                       .nseg = ni,
+                       .seglen = nj * c,
+                       .bs = NR,
+                       .bjump = (ptrdiff_t)(f->kw - nj) * c * NR};
+    for (long t0 = 0; t0 < cnt; t0 += MR) { /* (a class without taps walks nothing: zeros) */
+        const int mr = cnt - t0 < MR ? (int)(cnt - t0) : MR;
+        ptrdiff_t start[MR];
+        float *dst[MR];
+        for (int m = 0; m < MR; m++) {
+            const long t = t0 + (m < mr ? m : 0), r = t % per_img;
+            const long img = img0 + t / per_img;
+            const int y = yr.start + (int)(r / xr.count), x = xr.start + (int)(r % xr.count);
+            dst[m] = f->y + (((size_t)img * f->p + y) * f->q + x) * k;
+            start[m] = (((ptrdiff_t)img * f->h + y - f->pt + yr.t0) * f->w + x - f->pl + xr.t0) * c;
+        }
+        u.a = f->x + start[0];
+        for (int m = 0; m < MR; m++)
+            u.off[m] = start[m] - start[0];
+        for (int jp = 0; jp < np; jp++) {
+            const int nr = k - jp * NR < NR ? k - jp * NR : NR;
+            u.b = f->bp + ((size_t)jp * kdim + ((size_t)yr.t0 * f->kw + xr.t0) * c) * NR;
+            float *pdst[MR];
+            for (int m = 0; m < MR; m++)
+                pdst[m] = dst[m] + jp * NR;
+            gather_tiles[mr](&u, pdst, nr);
+        }
     }
+}
+
+static void gather_group(const scnn_avx2_fwd *f, int img0, int nimg)
+{
+    for (tap_run yr = tap_run_at(0, f->p, f->pt, f->kh, f->h); yr.start < f->p;
+         yr = tap_run_at(yr.start + yr.count, f->p, f->pt, f->kh, f->h))
+        for (tap_run xr = tap_run_at(0, f->q, f->pl, f->kw, f->w); xr.start < f->q;
+             xr = tap_run_at(xr.start + xr.count, f->q, f->pl, f->kw, f->w))
+            gather_class(f, img0, nimg, yr, xr);
 }
 
 long scnn_avx2_fwd_items(const scnn_avx2_fwd *f)
 {
-    return (long)f->n * (f->dot || f->scatter ? 1 : panels(f->k));
+    if (f->gather)
+        return (f->n + GATHER_GROUP - 1) / GATHER_GROUP;
+    return (long)f->n * (f->dot ? 1 : panels(f->k));
 }
 
-/* Items are (image, panel) pairs, image-major. */
+/* Items are (image, panel) pairs, image-major, or groups of images (gather). */
 void scnn_avx2_fwd_run(const scnn_avx2_fwd *f, float *scratch, long first, long last)
 {
-    const int np = f->dot || f->scatter ? 1 : panels(f->k);
+    const int np = f->dot ? 1 : panels(f->k);
     int cur = -1, wp = f->w;
     const float *src = NULL;
     for (long it = first; it < last; it++) {
-        const int img = (int)(it / np), jp = (int)(it % np);
-        if (f->scatter) {
-            scatter_image(f, img);
+        if (f->gather) {
+            const int img0 = (int)it * GATHER_GROUP;
+            gather_group(f, img0, f->n - img0 < GATHER_GROUP ? f->n - img0 : GATHER_GROUP);
             continue;
         }
+        const int img = (int)(it / np), jp = (int)(it % np);
         if (img != cur) {
             cur = img;
             if (f->copy) {
@@ -404,21 +444,8 @@ float *scnn_avx2_fwd_plan_backward_data(scnn_avx2_fwd *f, const scnn_conv2d *d, 
                          .relu = false, .y = dx};
     float *bp = ws;
     const int kh = d->kh, kw = d->kw, c = d->c, k = d->k;
-    /* enough k for the scattered products to outweigh their read-modify-write of dx */
-    f->scatter = c > 1 && k >= 32;
-    if (f->scatter) { /* bp[tap][panel][kk][16] = w[tap, ch, kk] */
-        const int np = panels(c);
-        for (int t = 0; t < kh * kw; t++)
-            for (int jp = 0; jp < np; jp++)
-                for (int kk = 0; kk < k; kk++) {
-                    float *dst = bp + (((size_t)t * np + jp) * k + kk) * NR;
-                    for (int jj = 0; jj < NR; jj++) {
-                        const int ch = jp * NR + jj;
-                        dst[jj] = ch < c ? w[((size_t)t * c + ch) * k + kk] : 0.0f;
-                    }
-                }
-        return bp + packed;
-    }
+    f->gather = c > 1;
+    f->copy = f->copy && !f->gather;
     /* w'[i',j',kk,ch] = w[kh-1-i', kw-1-j', ch, kk] */
     const size_t kdim = (size_t)kh * kw * k;
     for (int jp = 0; jp < (c == 1 ? 1 : panels(c)); jp++)
@@ -460,7 +487,8 @@ float *scnn_avx2_fwd_plan_backward_data(scnn_avx2_fwd *f, const scnn_conv2d *d, 
                 acc[m][0] = acc[m][1] = _mm256_setzero_ps();                                      \
             }                                                                                     \
         }                                                                                         \
-        scnn_avx2_ukr_run(M, BM, u, m0, m1, acc);                                                 \
+        scnn_avx2_ukr_run(M, (BM ? SCNN_AVX2_UKR_BMASK : 0) | SCNN_AVX2_UKR_PREFETCH, u, m0, m1,  \
+                          acc);                                                                   \
         _Pragma("GCC unroll 6") for (int m = 0; m < M; m++)                                       \
         {                                                                                         \
             if (BM) {                                                                             \
@@ -491,36 +519,178 @@ static const bwf_tile_fn bwf_tiles[2][MR + 1] = {
     {NULL, bwf_tile_1_1, bwf_tile_2_1, bwf_tile_3_1, bwf_tile_4_1, bwf_tile_5_1, bwf_tile_6_1},
 };
 
+/* Backward-filter takes one of two walks over the same tiles (items of the tile walk: (panel,
+ * MR-row tile) pairs of dw, panel-major, each summed over every image in order):
+ * - the tile walk (conv2): the items are those tiles, spread over the threads; every thread
+ *   reads all of dy, enough work per element (2*kdim FLOPs) to be compute-bound;
+ * - the chunk walk (kdim <= BWF_CHUNKED_MAX_KDIM: conv1, 16 FLOPs per dy element, 50 MB a
+ *   batch, memory-bound): the items are BWF_CHUNKS fixed chunks of images, each summing its
+ *   images into its own partial dw and db, reduced in chunk order at the end (a fixed order,
+ *   so the result does not depend on the threads). A chunk reads its dy sequentially, band by
+ *   band (whole rows, which the hardware prefetches well), packs each band panel-major into
+ *   L1-resident scratch while summing db, and prefetches the next band along the walks. dy is
+ *   read from memory once, for dw and db together. */
+#define BWF_CHUNKS 16
+#define BWF_CHUNKED_MAX_KDIM 64
+/* dy per band: about this many bytes (the packed band and the next one's prefetch share L1) */
+#define BWF_BAND_BYTES (16 * 1024)
+
+static long bwf_kdim(const scnn_conv2d *d)
+{
+    return (long)d->kh * d->kw * d->c;
+}
+
+static bool bwf_chunked(const scnn_conv2d *d)
+{
+    return bwf_kdim(d) <= BWF_CHUNKED_MAX_KDIM;
+}
+
 static long bwf_row_tiles(const scnn_conv2d *d)
 {
-    return ((long)d->kh * d->kw * d->c + MR - 1) / MR;
+    return (bwf_kdim(d) + MR - 1) / MR;
+}
+
+/* Output rows per band: equal bands of about BWF_BAND_BYTES of dy on the chunk walk, whole
+ * images on the tile walk (its walks are compute-bound: the longer the better). */
+static int bwf_band_rows(const scnn_conv2d *d)
+{
+    if (!bwf_chunked(d))
+        return d->p > 0 ? d->p : 1;
+    const long row = (long)d->q * d->k * (long)sizeof(float);
+    long rows = row > 0 ? BWF_BAND_BYTES / row : d->p;
+    rows = rows < 1 ? 1 : rows;
+    const long bands = (d->p + rows - 1) / rows;
+    return bands > 0 ? (int)((d->p + bands - 1) / bands) : 1;
+}
+
+static void bwf_sizes(const scnn_conv2d *d, size_t *shared, size_t *slot)
+{
+    *shared = *slot = 0;
+    if (!bwf_chunked(d))
+        return;
+    *shared = round16((size_t)BWF_CHUNKS * ((size_t)bwf_kdim(d) * d->k + panels(d->k) * NR));
+    *slot = round16((size_t)bwf_band_rows(d) * d->q * panels(d->k) * NR);
 }
 
 long scnn_avx2_bwf_items(const scnn_avx2_bwf *f)
 {
-    return (long)panels(f->d->k) * bwf_row_tiles(f->d);
+    return f->chunked ? BWF_CHUNKS : panels(f->d->k) * bwf_row_tiles(f->d);
 }
 
 float *scnn_avx2_bwf_plan(scnn_avx2_bwf *f, const scnn_conv2d *d, const float *x,
-                          const float *dy, float *dw, void *ws, size_t *slot_floats)
+                          const float *dy, float *dw, float *db, void *ws, size_t *slot_floats)
 {
     size_t packed;
     ws_sizes(d, &packed, slot_floats);
-    *f = (scnn_avx2_bwf){.x = x, .dy = dy, .d = d, .copy = fwd_copy(d), .dw = dw};
+    *f = (scnn_avx2_bwf){.x = x, .dy = dy, .d = d, .copy = fwd_copy(d), .dw = dw, .db = db,
+                         .chunked = bwf_chunked(d), .part = ws};
     return (float *)ws + packed;
 }
 
-/* x [n,h,w,c], dy [n,p,q,k] -> dw [kh*kw*c, k] rows of the items' tiles. Items are (panel,
- * row tile) pairs, panel-major; every image is visited for each, in order. */
+/* The walks of tiles [t0, t1) over output rows [r0, r0+rows) of one image into dw (ld k):
+ * src is the (padded) image, row stride wp pixels; the band's dy pixel s of panel jp is at
+ * b + jp*bpanel + s*bs. init: dw's first contribution. The walks also prefetch, in turn,
+ * pfbytes from pf on. */
+static void bwf_walks(const scnn_conv2d *d, const float *src, int wp, int r0, int rows,
+                      const float *b, ptrdiff_t bs, ptrdiff_t bpanel, long t0, long t1,
+                      bool init, float *dw, const char *pf, size_t pfbytes)
+{
+    const int c = d->c, k = d->k, seglen = d->kw * c;
+    const long kdim = bwf_kdim(d), ntiles = bwf_row_tiles(d), steps = (long)rows * d->q;
+    for (long it = t0; it < t1; it++) {
+        const int jp = (int)(it / ntiles);
+        const long row0 = (it % ntiles) * MR;
+        const int mr = kdim - row0 < MR ? (int)(kdim - row0) : MR;
+        const int nr = k - jp * NR < NR ? k - jp * NR : NR;
+        /* dw row r = (i, rest) reads src at i*wp*c + rest from the pixel's corner */
+        const ptrdiff_t base = ((row0 / seglen) + r0) * (ptrdiff_t)wp * c + row0 % seglen;
+        scnn_avx2_ukr u = {.a = src + base,
+                           .as = c,
+                           .ajump = (ptrdiff_t)(wp - d->q) * c,
+                           .nseg = rows,
+                           .seglen = d->q,
+                           .b = b + jp * bpanel,
+                           .bs = bs,
+                           .pf = pf + pfbytes * (it - t0) / (t1 - t0),
+                           .pfs = (ptrdiff_t)(pfbytes / (t1 - t0) / steps)};
+        for (int m = 0; m < MR; m++) {
+            const long r = row0 + (m < mr ? m : 0);
+            u.off[m] = (r / seglen + r0) * (ptrdiff_t)wp * c + r % seglen - base;
+        }
+        bwf_tiles[nr < NR][mr](&u, init, dw + row0 * k + jp * NR, k, nr);
+    }
+}
+
+/* dy [n,p,q,k] bytes from pixel (img, r0 + rows) on, at most want (what a prefetch may touch) */
+static size_t bwf_next_bytes(const scnn_conv2d *d, int img, int r0, int rows, size_t want)
+{
+    const size_t left = ((size_t)d->n * d->p - ((size_t)img * d->p + r0 + rows)) * d->q * d->k *
+                        sizeof(float);
+    return left < want ? left : want;
+}
+
+/* dy pixels [0, npix) of a band -> pack [panel][pixel][16] (zeros past k); db += their sum. */
+static void bwf_pack(const float *dyb, int npix, int k, float *pack, float *dbacc)
+{
+    const int np = panels(k);
+    for (int jp = 0; jp < np; jp++) {
+        const int nr = k - jp * NR < NR ? k - jp * NR : NR;
+        __m256i m0, m1;
+        scnn_avx2_masks(nr, &m0, &m1);
+        __m256 s0 = _mm256_loadu_ps(dbacc + jp * NR), s1 = _mm256_loadu_ps(dbacc + jp * NR + 8);
+        const float *src = dyb + jp * NR;
+        float *dst = pack + (size_t)jp * npix * NR;
+        for (int s = 0; s < npix; s++, src += k, dst += NR) {
+            const __m256 v0 = _mm256_maskload_ps(src, m0), v1 = _mm256_maskload_ps(src + 8, m1);
+            _mm256_storeu_ps(dst, v0);
+            _mm256_storeu_ps(dst + 8, v1);
+            s0 = _mm256_add_ps(s0, v0);
+            s1 = _mm256_add_ps(s1, v1);
+        }
+        _mm256_storeu_ps(dbacc + jp * NR, s0);
+        _mm256_storeu_ps(dbacc + jp * NR + 8, s1);
+    }
+}
+
 void scnn_avx2_bwf_run(const scnn_avx2_bwf *f, float *scratch, long first, long last)
 {
     const scnn_conv2d *d = f->d;
-    const int c = d->c, k = d->k, seglen = d->kw * c;
-    const long kdim = (long)d->kh * seglen, ntiles = bwf_row_tiles(d);
+    const int c = d->c, k = d->k, band = bwf_band_rows(d), np = panels(k);
+    const long kdim = bwf_kdim(d), ntiles = bwf_row_tiles(d);
     const int wp = f->copy ? d->q + d->kw - 1 : d->w;
+    const size_t rowfloats = (size_t)d->q * k, bandbytes = band * rowfloats * sizeof(float);
     const scnn_avx2_fwd geom = {.x = f->x, .n = d->n, .h = d->h, .w = d->w, .c = c,
                                 .pt = d->pad_top, .pl = d->pad_left, .p = d->p, .q = d->q,
                                 .kh = d->kh, .kw = d->kw};
+    /* the slot is [padded image | packed band] */
+    float *pack = scratch + (f->copy ? round16((size_t)wp * (d->p + d->kh - 1) * c) : 0);
+    if (f->chunked) {
+        for (long ch = first; ch < last; ch++) {
+            const int i0 = (int)(d->n * ch / BWF_CHUNKS), i1 = (int)(d->n * (ch + 1) / BWF_CHUNKS);
+            float *part = f->part + ch * (kdim * k + np * NR), *dbacc = part + kdim * k;
+            memset(dbacc, 0, sizeof *dbacc * (size_t)np * NR);
+            if (i0 == i1)
+                memset(part, 0, sizeof *part * (size_t)kdim * k);
+            for (int img = i0; img < i1; img++) {
+                const float *src = f->x + (size_t)img * d->h * d->w * c;
+                if (f->copy) {
+                    pad_image(&geom, img, scratch);
+                    src = scratch;
+                }
+                for (int r0 = 0; r0 < d->p; r0 += band) {
+                    const int rows = d->p - r0 < band ? d->p - r0 : band, npix = rows * d->q;
+                    const float *dyb = f->dy + ((size_t)img * d->p + r0) * rowfloats;
+                    const bool end = img + 1 == i1 && r0 + rows == d->p; /* next: not ours */
+                    bwf_pack(dyb, npix, k, pack, dbacc);
+                    bwf_walks(d, src, wp, r0, rows, pack, NR, (ptrdiff_t)npix * NR, 0,
+                              np * ntiles, img == i0 && r0 == 0, part,
+                              (const char *)(dyb + (size_t)npix * k),
+                              end ? 0 : bwf_next_bytes(d, img, r0, rows, bandbytes));
+                }
+            }
+        }
+        return;
+    }
     for (long it = first; it < last; it++) /* an empty batch gives zeros */
         if (d->n == 0)
             for (int m = 0; m < MR; m++) {
@@ -535,33 +705,30 @@ void scnn_avx2_bwf_run(const scnn_avx2_bwf *f, float *scratch, long first, long 
             pad_image(&geom, img, scratch);
             src = scratch;
         }
-        const float *dyi = f->dy + (size_t)img * d->p * d->q * k;
-        /* the next image's dy into L2 meanwhile: each item reads only its columns of it, which
-         * the hardware prefetchers fetch poorly */
-        const char *next = (const char *)(dyi + (size_t)d->p * d->q * k);
-        const size_t lines = img + 1 < d->n ? (size_t)d->p * d->q * k * sizeof(float) / 64 : 0;
-        for (long it = first; it < last; it++) {
-            for (size_t l = lines * (it - first) / (last - first);
-                 l < lines * (it - first + 1) / (last - first); l++)
-                _mm_prefetch(next + l * 64, _MM_HINT_T1);
-            const int jp = (int)(it / ntiles);
-            const long row0 = (it % ntiles) * MR;
-            const int mr = kdim - row0 < MR ? (int)(kdim - row0) : MR;
-            const int nr = k - jp * NR < NR ? k - jp * NR : NR;
-            /* row r = (i, rest) of dw reads src at i*wp*c + rest from the pixel's corner */
-            const ptrdiff_t base = (row0 / seglen) * (ptrdiff_t)wp * c + row0 % seglen;
-            scnn_avx2_ukr u = {.a = src + base,
-                               .as = c,
-                               .ajump = (ptrdiff_t)(wp - d->q) * c,
-                               .nseg = d->p,
-                               .seglen = d->q,
-                               .b = dyi + jp * NR,
-                               .bs = k};
-            for (int m = 0; m < MR; m++) {
-                const long r = row0 + (m < mr ? m : 0);
-                u.off[m] = (r / seglen) * (ptrdiff_t)wp * c + r % seglen - base;
-            }
-            bwf_tiles[nr < NR][mr](&u, img == 0, f->dw + row0 * k + jp * NR, k, nr);
+        for (int r0 = 0; r0 < d->p; r0 += band) {
+            const int rows = d->p - r0 < band ? d->p - r0 : band;
+            const float *dyb = f->dy + ((size_t)img * d->p + r0) * rowfloats;
+            bwf_walks(d, src, wp, r0, rows, dyb, k, NR, first, last, img == 0 && r0 == 0, f->dw,
+                      (const char *)(dyb + (size_t)rows * rowfloats),
+                      bwf_next_bytes(d, img, r0, rows, bandbytes));
         }
     }
+}
+
+bool scnn_avx2_bwf_finish(const scnn_avx2_bwf *f)
+{
+    if (!f->chunked)
+        return false;
+    const size_t kdim = (size_t)bwf_kdim(f->d), k = (size_t)f->d->k,
+                 stride = kdim * k + (size_t)panels(f->d->k) * NR;
+    for (size_t e = 0; e < kdim * k + k; e++) {
+        float sum = f->part[e];
+        for (size_t ch = 1; ch < BWF_CHUNKS; ch++)
+            sum += f->part[ch * stride + e];
+        if (e < kdim * k)
+            f->dw[e] = sum;
+        else if (f->db)
+            f->db[e - kdim * k] = sum;
+    }
+    return true;
 }

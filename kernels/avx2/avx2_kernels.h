@@ -28,16 +28,24 @@
 #define SCNN_AVX2_BN_CBLOCK 64
 
 /* One micro-kernel walk: acc[m][0..1] += sum over K steps of A(m, s) * B(s, 0..15), where
- * A(m, s) = a[off[m] + position(s)] and B(s, .) = b + s*bs. position advances by as per step
- * and by ajump more after each of nseg segments of seglen steps (K = nseg*seglen). */
+ * A(m, s) = a[off[m] + position(s)] and B(s, .) = b + bposition(s). position advances by as
+ * per step and by ajump more after each of nseg segments of seglen steps (K = nseg*seglen);
+ * bposition likewise by bs and bjump. With SCNN_AVX2_UKR_PREFETCH, each step also prefetches
+ * the line at pf (into L1), pf advancing by pfs bytes per step. */
 typedef struct scnn_avx2_ukr {
     const float *a;
     ptrdiff_t off[SCNN_AVX2_MR];
     ptrdiff_t as, ajump;
     int nseg, seglen;
     const float *b;
-    ptrdiff_t bs;
+    ptrdiff_t bs, bjump;
+    const char *pf;
+    ptrdiff_t pfs;
 } scnn_avx2_ukr;
+
+/* Flags of scnn_avx2_ukr_run (compile-time constants). */
+#define SCNN_AVX2_UKR_BMASK 1    /* B rows loaded with the column masks */
+#define SCNN_AVX2_UKR_PREFETCH 2 /* prefetch along u->pf */
 
 /* Lane masks for the first nr (0..16) columns of a 16-wide tile. */
 SCNN_AVX2_ALWAYS_INLINE void scnn_avx2_masks(int nr, __m256i *m0, __m256i *m1)
@@ -49,15 +57,16 @@ SCNN_AVX2_ALWAYS_INLINE void scnn_avx2_masks(int nr, __m256i *m0, __m256i *m1)
     *m1 = _mm256_loadu_si256((const __m256i *)(tab + 24 - nr));
 }
 
-/* MR and BMASK (B rows loaded with the column masks) are compile-time constants after
- * inlining; rows >= MR are untouched. */
-SCNN_AVX2_ALWAYS_INLINE void scnn_avx2_ukr_run(const int MR, const int BMASK,
+/* MR and FLAGS are compile-time constants after inlining; rows >= MR are untouched. */
+SCNN_AVX2_ALWAYS_INLINE void scnn_avx2_ukr_run(const int MR, const int FLAGS,
                                                const scnn_avx2_ukr *u, __m256i bm0, __m256i bm1,
                                                __m256 acc[SCNN_AVX2_MR][2])
 {
     const float *a = u->a, *b = u->b;
+    const char *pf = u->pf;
     const ptrdiff_t o1 = u->off[1], o2 = u->off[2], o3 = u->off[3], o4 = u->off[4],
-                    o5 = u->off[5], as = u->as, aj = u->ajump, bs = u->bs;
+                    o5 = u->off[5], as = u->as, aj = u->ajump, bs = u->bs, bj = u->bjump,
+                    pfs = u->pfs;
     const ptrdiff_t o0 = u->off[0];
     __m256 c00 = acc[0][0], c01 = acc[0][1], c10 = acc[1][0], c11 = acc[1][1];
     __m256 c20 = acc[2][0], c21 = acc[2][1], c30 = acc[3][0], c31 = acc[3][1];
@@ -65,7 +74,11 @@ SCNN_AVX2_ALWAYS_INLINE void scnn_avx2_ukr_run(const int MR, const int BMASK,
     for (int g = 0; g < u->nseg; g++) {
         for (int s = u->seglen; s > 0; s--) {
             __m256 b0, b1, t;
-            if (BMASK) {
+            if (FLAGS & SCNN_AVX2_UKR_PREFETCH) {
+                _mm_prefetch(pf, _MM_HINT_T0);
+                pf += pfs;
+            }
+            if (FLAGS & SCNN_AVX2_UKR_BMASK) {
                 b0 = _mm256_maskload_ps(b, bm0);
                 b1 = _mm256_maskload_ps(b + 8, bm1);
             } else {
@@ -104,6 +117,7 @@ SCNN_AVX2_ALWAYS_INLINE void scnn_avx2_ukr_run(const int MR, const int BMASK,
             b += bs;
         }
         a += aj;
+        b += bj;
     }
     acc[0][0] = c00, acc[0][1] = c01, acc[1][0] = c10, acc[1][1] = c11;
     acc[2][0] = c20, acc[2][1] = c21, acc[3][0] = c30, acc[3][1] = c31;
@@ -121,19 +135,21 @@ typedef struct scnn_avx2_fwd {
     int k, kh, kw;
     bool copy;         /* a zero-padded copy of each image is needed */
     bool dot;          /* k == 1: dot-product path, bp is [kh*kw*c] */
-    bool scatter;      /* backward-data as scattered per-tap products, bp [taps][k/16][c][16] */
+    bool gather;       /* only the taps inside src, by tap classes (no copy; see avx2_conv.c) */
     const float *bp;   /* packed [ceil(k/16)][kh*kw*c][16] */
     const float *bias; /* [k] or NULL */
     bool relu;
     float *y;
 } scnn_avx2_fwd;
 
-/* Backward-filter: x [n,h,w,c], dy [n,p,q,k] -> dw [kh,kw,c,k]. */
+/* Backward-filter: x [n,h,w,c], dy [n,p,q,k] -> dw [kh,kw,c,k] (and db [k] on the chunk walk). */
 typedef struct scnn_avx2_bwf {
     const float *x, *dy;
     const scnn_conv2d *d;
     bool copy;
-    float *dw;
+    bool chunked; /* items are chunks of images with partial sums in part (see avx2_conv.c) */
+    float *part;
+    float *dw, *db;
 } scnn_avx2_bwf;
 
 /* Fill the plan (packing weights into ws); return the per-thread scratch area, one slot of
@@ -143,14 +159,18 @@ float *scnn_avx2_fwd_plan_forward(scnn_avx2_fwd *f, const scnn_conv2d *d, const 
                                   size_t *slot_floats);
 float *scnn_avx2_fwd_plan_backward_data(scnn_avx2_fwd *f, const scnn_conv2d *d, const float *dy,
                                         const float *w, float *dx, void *ws, size_t *slot_floats);
-/* Items: (image, 16-column panel) pairs, image-major. */
+/* Items: (image, 16-column panel) pairs, image-major; with gather, groups of images. */
 long scnn_avx2_fwd_items(const scnn_avx2_fwd *f);
 void scnn_avx2_fwd_run(const scnn_avx2_fwd *f, float *scratch, long first, long last);
 float *scnn_avx2_bwf_plan(scnn_avx2_bwf *f, const scnn_conv2d *d, const float *x,
-                          const float *dy, float *dw, void *ws, size_t *slot_floats);
-/* Items: (16-column panel, 6-row tile) pairs of dw, each summed over every image in order. */
+                          const float *dy, float *dw, float *db, void *ws, size_t *slot_floats);
+/* Items: (16-column panel, 6-row tile) pairs of dw, each summed over every image in order, or
+ * a fixed number of chunks of images (chunked). */
 long scnn_avx2_bwf_items(const scnn_avx2_bwf *f);
 void scnn_avx2_bwf_run(const scnn_avx2_bwf *f, float *scratch, long first, long last);
+/* After every item ran: the chunk walk's partial sums into dw and db; true when db was
+ * computed (db == NULL: not wanted), false on the tile walk (db left to the caller). */
+bool scnn_avx2_bwf_finish(const scnn_avx2_bwf *f);
 
 /* ---- the ops, parameterised by how items are spread over threads ---------------------------- */
 
