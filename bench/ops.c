@@ -637,23 +637,25 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* first_s: how long the (untimed) first call took, to size samples. */
-static timing time_job(job *j, double first_s, int min_reps, double min_time)
+/* Calls per sample, from how long the (untimed) first call took: a sample lasts at least
+ * MIN_SAMPLE_S. */
+static int sample_calls(double first_s)
 {
-    static double s[MAX_SAMPLES];
-    int calls = 1;
-    if (first_s < MIN_SAMPLE_S)
-        calls = (int)fmin(10000, ceil(MIN_SAMPLE_S / fmax(first_s, 1e-9)));
-    int reps = 0;
-    double total = 0;
-    while ((reps < min_reps || total < min_time) && reps < MAX_SAMPLES) {
-        double t0 = scnn_now();
-        for (int i = 0; i < calls; i++)
-            job_run(j);
-        double dt = scnn_now() - t0;
-        s[reps++] = dt / calls;
-        total += dt;
-    }
+    if (first_s >= MIN_SAMPLE_S)
+        return 1;
+    return (int)fmin(10000, ceil(MIN_SAMPLE_S / fmax(first_s, 1e-9)));
+}
+
+static double sample(job *j, int calls)
+{
+    double t0 = scnn_now();
+    for (int i = 0; i < calls; i++)
+        job_run(j);
+    return (scnn_now() - t0) / calls;
+}
+
+static timing timing_of(double *s, int reps)
+{
     timing t = {.reps = reps};
     double mean = 0;
     for (int i = 0; i < reps; i++)
@@ -665,6 +667,44 @@ static timing time_job(job *j, double first_s, int min_reps, double min_time)
     qsort(s, (size_t)reps, sizeof s[0], cmp_double);
     t.min = s[0];
     t.median = reps % 2 ? s[reps / 2] : 0.5 * (s[reps / 2 - 1] + s[reps / 2]);
+    return t;
+}
+
+/* Times jobs[0..n) in rounds, one sample of each per round, until each has min_reps samples
+ * and min_time seconds of them: a machine that slows down for a while (a busy neighbour, a
+ * clock change) slows every job of the round alike, so their ratios hold. first[i]: how long
+ * job i's first call took. */
+static void time_jobs(job **jobs, const double *first, int n, int min_reps, double min_time,
+                      timing *out)
+{
+    double *s = malloc(sizeof *s * (size_t)n * MAX_SAMPLES), total[MAX_RUNNERS] = {0};
+    int calls[MAX_RUNNERS], reps[MAX_RUNNERS] = {0};
+    if (!s) {
+        fprintf(stderr, "scnn_bench_ops: out of memory\n");
+        exit(2);
+    }
+    for (int i = 0; i < n; i++)
+        calls[i] = sample_calls(first[i]);
+    for (bool more = true; more;) {
+        more = false;
+        for (int i = 0; i < n; i++)
+            more |= reps[i] < MAX_SAMPLES && (reps[i] < min_reps || total[i] < min_time);
+        for (int i = 0; more && i < n; i++)
+            if (reps[i] < MAX_SAMPLES) {
+                const double dt = sample(jobs[i], calls[i]);
+                s[(size_t)i * MAX_SAMPLES + reps[i]++] = dt;
+                total[i] += dt * calls[i];
+            }
+    }
+    for (int i = 0; i < n; i++)
+        out[i] = timing_of(s + (size_t)i * MAX_SAMPLES, reps[i]);
+    free(s);
+}
+
+static timing time_job_alone(job *j, double first, int min_reps, double min_time)
+{
+    timing t;
+    time_jobs(&j, &first, 1, min_reps, min_time, &t);
     return t;
 }
 
@@ -848,14 +888,117 @@ static void report_failure(bench *B, const row *w, const char *msg)
 
 /* ---- the run -------------------------------------------------------------------------------- */
 
-static void run_direction(bench *B, problem *pb, op_dir dir)
+/* One row being measured: its job, its check, how long the first call took. */
+typedef struct pending {
+    row w;
+    runner *r;
+    job *j;
+    double first;
+    check c;
+} pending;
+
+/* The rows of one direction at one thread count: naive (the reference, slow) is timed alone,
+ * then the backends and oneDNN in interleaved rounds (time_jobs), then OpenBLAS alone (its idle
+ * threads spin for a while after a call and would steal the cores from the others). */
+static void run_group(bench *B, problem *pb, op_dir dir, int t, job *ref, double ref_first)
 {
     const bench_ops_opts *o = B->o;
     int reps = o->reps > 0 ? o->reps : o->quick ? 2 : 3;
     double min_time = o->min_time >= 0 ? o->min_time : o->quick ? 0 : 0.3;
     int naive_reps = reps < (o->quick ? 1 : 2) ? reps : (o->quick ? 1 : 2);
     char err[512];
+    pending p[MAX_RUNNERS];
+    int np = 0;
 
+    for (int ri = 0; ri < B->nrunners; ri++) {
+        runner *r = &B->runners[ri];
+        if (!r->selected || !runner_supports(r, pb->def))
+            continue;
+        int eff = runner_threads(r, t);
+        bool seen = false;
+        for (int k = 0; k < r->ndone; k++)
+            seen |= r->done[k] == eff;
+        if (seen)
+            continue;
+        r->done[r->ndone++] = eff;
+        pending *q = &p[np++];
+        memset(q, 0, sizeof *q);
+        q->r = r;
+        row_start(&q->w, pb, dir, r, eff);
+        if (r == B->naive) {
+            row_impl(&q->w, r, pb, dir, ref);
+            continue;
+        }
+        q->j = job_create(pb, dir, r, eff, err, sizeof err);
+        if (!q->j) {
+            snprintf(q->w.impl, sizeof q->w.impl, "setup-failed");
+            q->w.ok = false;
+            q->w.max_abs = q->w.max_rel = INFINITY;
+            report_failure(B, &q->w, err);
+            continue;
+        }
+        row_impl(&q->w, r, pb, dir, q->j);
+        double t0 = scnn_now();
+        job_run(q->j);
+        q->first = scnn_now() - t0;
+        if (q->j->pc)
+            peer_onednn_conv_fetch(q->j->pc, q->j->out.f[0],
+                                   q->j->out.nf > 1 ? q->j->out.f[1] : NULL);
+        check_outputs(&q->j->out, &pb->ref[dir], &q->c);
+        q->w.max_abs = q->c.max_abs;
+        q->w.max_rel = q->c.max_rel;
+        q->w.ok = q->c.ok;
+        if (!o->quick)
+            job_run(q->j); /* a second warm-up: the first one paid for page faults */
+        if (r->kind == R_OPENBLAS && eff > 1)
+            usleep(150 * 1000); /* let OpenBLAS's idle threads sleep before what follows */
+    }
+
+    set_omp_threads(t);
+    job *inter[MAX_RUNNERS];
+    double first[MAX_RUNNERS];
+    timing tim[MAX_RUNNERS];
+    int ni = 0;
+    for (int i = 0; i < np; i++) {
+        if (p[i].r == B->naive) {
+            set_omp_threads(1);
+            timing tn = time_job_alone(ref, ref_first, naive_reps, min_time);
+            row_figures(B, &p[i].w, pb, dir, p[i].r, &tn);
+            set_omp_threads(t);
+        } else if (p[i].j && p[i].r->kind != R_OPENBLAS) {
+            inter[ni] = p[i].j;
+            first[ni++] = p[i].first;
+        }
+    }
+    time_jobs(inter, first, ni, reps, min_time, tim);
+    for (int i = 0, k = 0; i < np; i++) {
+        pending *q = &p[i];
+        if (!q->j)
+            continue;
+        if (q->r->kind == R_OPENBLAS) {
+            runner_threads(q->r, t);
+            timing tb = time_job_alone(q->j, q->first, reps, min_time);
+            row_figures(B, &q->w, pb, dir, q->r, &tb);
+            if (q->w.threads > 1)
+                usleep(150 * 1000); /* let OpenBLAS's idle threads sleep before what follows */
+        } else {
+            row_figures(B, &q->w, pb, dir, q->r, &tim[k++]);
+        }
+    }
+    for (int i = 0; i < np; i++) {
+        pending *q = &p[i];
+        add_row(B, &q->w);
+        if (q->j && !q->c.ok)
+            report_failure(B, &q->w, q->c.msg);
+        if (q->j && q->r->kind != R_BACKEND)
+            warn_vs_spec(B, &q->w);
+        job_free(q->j, false);
+    }
+}
+
+static void run_direction(bench *B, problem *pb, op_dir dir)
+{
+    char err[512];
     set_omp_threads(1);
     job *ref = job_create(pb, dir, B->naive, 1, err, sizeof err);
     double t0 = scnn_now();
@@ -865,67 +1008,10 @@ static void run_direction(bench *B, problem *pb, op_dir dir)
 
     for (int i = 0; i < B->nrunners; i++)
         B->runners[i].ndone = 0;
-    for (int ti = 0; ti < B->nthreads; ti++) {
-        for (int ri = 0; ri < B->nrunners; ri++) {
-            runner *r = &B->runners[ri];
-            if (!r->selected || !runner_supports(r, pb->def))
-                continue;
-            int eff = runner_threads(r, B->threads[ti]);
-            bool seen = false;
-            for (int k = 0; k < r->ndone; k++)
-                seen |= r->done[k] == eff;
-            if (seen)
-                continue;
-            r->done[r->ndone++] = eff;
-
-            row w;
-            row_start(&w, pb, dir, r, eff);
-            if (r == B->naive) {
-                row_impl(&w, r, pb, dir, ref);
-                timing t = time_job(ref, ref_first, naive_reps, min_time);
-                row_figures(B, &w, pb, dir, r, &t);
-                add_row(B, &w);
-                continue;
-            }
-            job *j = job_create(pb, dir, r, eff, err, sizeof err);
-            if (!j) {
-                snprintf(w.impl, sizeof w.impl, "setup-failed");
-                w.ok = false;
-                w.max_abs = w.max_rel = INFINITY;
-                add_row(B, &w);
-                report_failure(B, &w, err);
-                continue;
-            }
-            row_impl(&w, r, pb, dir, j);
-            t0 = scnn_now();
-            job_run(j);
-            double first = scnn_now() - t0;
-            if (j->pc)
-                peer_onednn_conv_fetch(j->pc, j->out.f[0], j->out.nf > 1 ? j->out.f[1] : NULL);
-            check c;
-            check_outputs(&j->out, &pb->ref[dir], &c);
-            if (!o->quick)
-                job_run(j); /* a second warm-up: the first one paid for page faults */
-            timing t = time_job(j, first, reps, min_time);
-            row_figures(B, &w, pb, dir, r, &t);
-            w.max_abs = c.max_abs;
-            w.max_rel = c.max_rel;
-            w.ok = c.ok;
-            add_row(B, &w);
-            if (!c.ok)
-                report_failure(B, &w, c.msg);
-            if (r->kind != R_BACKEND)
-                warn_vs_spec(B, &w);
-            job_free(j, false);
-            /* OpenBLAS's idle threads spin for a while after a call; let them sleep before the
-             * next row shares the cores with them. */
-            if (r->kind == R_OPENBLAS && eff > 1)
-                usleep(150 * 1000);
-        }
-    }
+    for (int ti = 0; ti < B->nthreads; ti++)
+        run_group(B, pb, dir, B->threads[ti], ref, ref_first);
     job_free(ref, true);
 }
-
 
 /* Checks every name of a comma list with known(); err gets the first unknown one. */
 static bool list_check(const char *list, bool (*known)(void *, const char *), void *ctx,
