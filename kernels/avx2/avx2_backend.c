@@ -30,6 +30,12 @@ static void bwf_body(void *ctx, long first, long last, int slot)
     scnn_avx2_bwf_run(&c->bwf, c->scratch + (size_t)slot * c->slot_floats, first, last);
 }
 
+static void bwf_sum_body(void *ctx, long first, long last, int slot)
+{
+    (void)slot;
+    scnn_avx2_bwf_sum_run(&((const conv_ctx *)ctx)->bwf, first, last);
+}
+
 void scnn_avx2_conv2d_forward_with(scnn_avx2_pfor pf, const scnn_conv2d *d, const float *x,
                                    const float *w, const float *b, float *y, void *ws)
 {
@@ -53,8 +59,7 @@ void scnn_avx2_conv2d_backward_filter_with(scnn_avx2_pfor pf, const scnn_conv2d 
     conv_ctx c;
     c.scratch = scnn_avx2_bwf_plan(&c.bwf, d, x, dy, dw, db, ws, &c.slot_floats);
     pf(scnn_avx2_bwf_items(&c.bwf), 1, bwf_body, &c);
-    if (!scnn_avx2_bwf_finish(&c.bwf) && db)
-        scnn_avx2_bias_grad_with(pf, d->n * d->p * d->q, d->k, dy, db);
+    pf(scnn_avx2_bwf_sum_items(&c.bwf), 4, bwf_sum_body, &c);
 }
 
 /* ---- the table ------------------------------------------------------------------------------------ */

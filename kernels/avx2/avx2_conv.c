@@ -9,8 +9,7 @@
  * One input channel (conv1's backward-data: dx has one channel) takes a dot-product path on a
  * padded copy instead.
  * Backward-filter: dw[(i,j,c), k] = sum over pixels of A^T dy, micro-kernel walks over the
- * pixels accumulating in dw image after image (the tile walk), or, when there is little work
- * per dy element, in partial sums per fixed chunk of images with db fused in (the chunk walk). */
+ * pixels of fixed chunks of images into partial sums (db fused in), added in chunk order. */
 #include <string.h>
 
 #include "kernels/avx2/avx2_kernels.h"
@@ -519,30 +518,22 @@ static const bwf_tile_fn bwf_tiles[2][MR + 1] = {
     {NULL, bwf_tile_1_1, bwf_tile_2_1, bwf_tile_3_1, bwf_tile_4_1, bwf_tile_5_1, bwf_tile_6_1},
 };
 
-/* Backward-filter takes one of two walks over the same tiles (items of the tile walk: (panel,
- * MR-row tile) pairs of dw, panel-major, each summed over every image in order):
- * - the tile walk (conv2): the items are those tiles, spread over the threads; every thread
- *   reads all of dy, enough work per element (2*kdim FLOPs) to be compute-bound;
- * - the chunk walk (kdim <= BWF_CHUNKED_MAX_KDIM: conv1, 16 FLOPs per dy element, 50 MB a
- *   batch, memory-bound): the items are BWF_CHUNKS fixed chunks of images, each summing its
- *   images into its own partial dw and db, reduced in chunk order at the end (a fixed order,
- *   so the result does not depend on the threads). A chunk reads its dy sequentially, band by
- *   band (whole rows, which the hardware prefetches well), packs each band panel-major into
- *   L1-resident scratch while summing db, and prefetches the next band along the walks. dy is
- *   read from memory once, for dw and db together. */
+/* Backward-filter: the items are BWF_CHUNKS fixed chunks of images; each sums its images into
+ * its own partial dw and db, and the partials are added in chunk order at the end (a fixed
+ * order, so the result does not depend on the threads; at most BWF_CHUNKS threads share the
+ * walks). A chunk reads its dy once, sequentially, band by band of output rows (whole rows,
+ * which the hardware prefetches well): it packs each band panel-major into L1-resident scratch
+ * while summing db, then walks every (panel, MR-row tile) of dw over the band, prefetching the
+ * next band along the walks. Each thread reads only its own images: conv1's dy (50 MB a batch,
+ * 16 FLOPs per element) is read once for dw and db together, and many threads do not each read
+ * all of conv2's x and dy. */
 #define BWF_CHUNKS 16
-#define BWF_CHUNKED_MAX_KDIM 64
-/* dy per band: about this many bytes (the packed band and the next one's prefetch share L1) */
-#define BWF_BAND_BYTES (16 * 1024)
+/* dy per band: about this many bytes (the packed band stays in L1 across the walks) */
+#define BWF_BAND_BYTES (32 * 1024)
 
 static long bwf_kdim(const scnn_conv2d *d)
 {
     return (long)d->kh * d->kw * d->c;
-}
-
-static bool bwf_chunked(const scnn_conv2d *d)
-{
-    return bwf_kdim(d) <= BWF_CHUNKED_MAX_KDIM;
 }
 
 static long bwf_row_tiles(const scnn_conv2d *d)
@@ -550,12 +541,9 @@ static long bwf_row_tiles(const scnn_conv2d *d)
     return (bwf_kdim(d) + MR - 1) / MR;
 }
 
-/* Output rows per band: equal bands of about BWF_BAND_BYTES of dy on the chunk walk, whole
- * images on the tile walk (its walks are compute-bound: the longer the better). */
+/* Output rows per band: equal bands of about BWF_BAND_BYTES of dy. */
 static int bwf_band_rows(const scnn_conv2d *d)
 {
-    if (!bwf_chunked(d))
-        return d->p > 0 ? d->p : 1;
     const long row = (long)d->q * d->k * (long)sizeof(float);
     long rows = row > 0 ? BWF_BAND_BYTES / row : d->p;
     rows = rows < 1 ? 1 : rows;
@@ -563,18 +551,22 @@ static int bwf_band_rows(const scnn_conv2d *d)
     return bands > 0 ? (int)((d->p + bands - 1) / bands) : 1;
 }
 
+/* Floats of one chunk's partial sums: dw [kdim][k], then db [panels*16]. */
+static size_t bwf_part_floats(const scnn_conv2d *d)
+{
+    return (size_t)bwf_kdim(d) * d->k + (size_t)panels(d->k) * NR;
+}
+
 static void bwf_sizes(const scnn_conv2d *d, size_t *shared, size_t *slot)
 {
-    *shared = *slot = 0;
-    if (!bwf_chunked(d))
-        return;
-    *shared = round16((size_t)BWF_CHUNKS * ((size_t)bwf_kdim(d) * d->k + panels(d->k) * NR));
+    *shared = round16((size_t)BWF_CHUNKS * bwf_part_floats(d));
     *slot = round16((size_t)bwf_band_rows(d) * d->q * panels(d->k) * NR);
 }
 
 long scnn_avx2_bwf_items(const scnn_avx2_bwf *f)
 {
-    return f->chunked ? BWF_CHUNKS : panels(f->d->k) * bwf_row_tiles(f->d);
+    (void)f;
+    return BWF_CHUNKS;
 }
 
 float *scnn_avx2_bwf_plan(scnn_avx2_bwf *f, const scnn_conv2d *d, const float *x,
@@ -583,7 +575,7 @@ float *scnn_avx2_bwf_plan(scnn_avx2_bwf *f, const scnn_conv2d *d, const float *x
     size_t packed;
     ws_sizes(d, &packed, slot_floats);
     *f = (scnn_avx2_bwf){.x = x, .dy = dy, .d = d, .copy = fwd_copy(d), .dw = dw, .db = db,
-                         .chunked = bwf_chunked(d), .part = ws};
+                         .part = ws};
     return (float *)ws + packed;
 }
 
@@ -664,71 +656,53 @@ void scnn_avx2_bwf_run(const scnn_avx2_bwf *f, float *scratch, long first, long 
                                 .kh = d->kh, .kw = d->kw};
     /* the slot is [padded image | packed band] */
     float *pack = scratch + (f->copy ? round16((size_t)wp * (d->p + d->kh - 1) * c) : 0);
-    if (f->chunked) {
-        for (long ch = first; ch < last; ch++) {
-            const int i0 = (int)(d->n * ch / BWF_CHUNKS), i1 = (int)(d->n * (ch + 1) / BWF_CHUNKS);
-            float *part = f->part + ch * (kdim * k + np * NR), *dbacc = part + kdim * k;
-            memset(dbacc, 0, sizeof *dbacc * (size_t)np * NR);
-            if (i0 == i1)
-                memset(part, 0, sizeof *part * (size_t)kdim * k);
-            for (int img = i0; img < i1; img++) {
-                const float *src = f->x + (size_t)img * d->h * d->w * c;
-                if (f->copy) {
-                    pad_image(&geom, img, scratch);
-                    src = scratch;
-                }
-                for (int r0 = 0; r0 < d->p; r0 += band) {
-                    const int rows = d->p - r0 < band ? d->p - r0 : band, npix = rows * d->q;
-                    const float *dyb = f->dy + ((size_t)img * d->p + r0) * rowfloats;
-                    const bool end = img + 1 == i1 && r0 + rows == d->p; /* next: not ours */
-                    bwf_pack(dyb, npix, k, pack, dbacc);
-                    bwf_walks(d, src, wp, r0, rows, pack, NR, (ptrdiff_t)npix * NR, 0,
-                              np * ntiles, img == i0 && r0 == 0, part,
-                              (const char *)(dyb + (size_t)npix * k),
-                              end ? 0 : bwf_next_bytes(d, img, r0, rows, bandbytes));
-                }
+    for (long ch = first; ch < last; ch++) {
+        const int i0 = (int)(d->n * ch / BWF_CHUNKS), i1 = (int)(d->n * (ch + 1) / BWF_CHUNKS);
+        float *part = f->part + ch * bwf_part_floats(d), *dbacc = part + kdim * k;
+        memset(dbacc, 0, sizeof *dbacc * (size_t)np * NR);
+        if (i0 == i1) /* no images: zeros */
+            memset(part, 0, sizeof *part * (size_t)kdim * k);
+        for (int img = i0; img < i1; img++) {
+            const float *src = f->x + (size_t)img * d->h * d->w * c;
+            if (f->copy) {
+                pad_image(&geom, img, scratch);
+                src = scratch;
             }
-        }
-        return;
-    }
-    for (long it = first; it < last; it++) /* an empty batch gives zeros */
-        if (d->n == 0)
-            for (int m = 0; m < MR; m++) {
-                const long row = (it % ntiles) * MR + m, j0 = (it / ntiles) * NR;
-                if (row < kdim)
-                    memset(f->dw + row * k + j0, 0,
-                           sizeof(float) * (size_t)(k - j0 < NR ? k - j0 : NR));
+            for (int r0 = 0; r0 < d->p; r0 += band) {
+                const int rows = d->p - r0 < band ? d->p - r0 : band, npix = rows * d->q;
+                const float *dyb = f->dy + ((size_t)img * d->p + r0) * rowfloats;
+                const bool end = img + 1 == i1 && r0 + rows == d->p; /* next: not this chunk's */
+                bwf_pack(dyb, npix, k, pack, dbacc);
+                bwf_walks(d, src, wp, r0, rows, pack, NR, (ptrdiff_t)npix * NR, 0, np * ntiles,
+                          img == i0 && r0 == 0, part, (const char *)(dyb + (size_t)npix * k),
+                          end ? 0 : bwf_next_bytes(d, img, r0, rows, bandbytes));
             }
-    for (int img = 0; img < d->n; img++) {
-        const float *src = f->x + (size_t)img * d->h * d->w * c;
-        if (f->copy) {
-            pad_image(&geom, img, scratch);
-            src = scratch;
-        }
-        for (int r0 = 0; r0 < d->p; r0 += band) {
-            const int rows = d->p - r0 < band ? d->p - r0 : band;
-            const float *dyb = f->dy + ((size_t)img * d->p + r0) * rowfloats;
-            bwf_walks(d, src, wp, r0, rows, dyb, k, NR, first, last, img == 0 && r0 == 0, f->dw,
-                      (const char *)(dyb + (size_t)rows * rowfloats),
-                      bwf_next_bytes(d, img, r0, rows, bandbytes));
         }
     }
 }
 
-bool scnn_avx2_bwf_finish(const scnn_avx2_bwf *f)
+long scnn_avx2_bwf_sum_items(const scnn_avx2_bwf *f)
 {
-    if (!f->chunked)
-        return false;
-    const size_t kdim = (size_t)bwf_kdim(f->d), k = (size_t)f->d->k,
-                 stride = kdim * k + (size_t)panels(f->d->k) * NR;
-    for (size_t e = 0; e < kdim * k + k; e++) {
-        float sum = f->part[e];
-        for (size_t ch = 1; ch < BWF_CHUNKS; ch++)
-            sum += f->part[ch * stride + e];
-        if (e < kdim * k)
-            f->dw[e] = sum;
-        else if (f->db)
-            f->db[e - kdim * k] = sum;
+    return (long)((bwf_part_floats(f->d) + SCNN_AVX2_BWF_SUM_BLOCK - 1) / SCNN_AVX2_BWF_SUM_BLOCK);
+}
+
+void scnn_avx2_bwf_sum_run(const scnn_avx2_bwf *f, long first, long last)
+{
+    const size_t kdim = (size_t)bwf_kdim(f->d), k = (size_t)f->d->k, nd = kdim * k,
+                 stride = bwf_part_floats(f->d), n = nd + k;
+    float acc[SCNN_AVX2_BWF_SUM_BLOCK];
+    for (long it = first; it < last; it++) {
+        const size_t e0 = (size_t)it * SCNN_AVX2_BWF_SUM_BLOCK;
+        const size_t m = n - e0 < SCNN_AVX2_BWF_SUM_BLOCK ? n - e0 : SCNN_AVX2_BWF_SUM_BLOCK;
+        memcpy(acc, f->part + e0, sizeof *acc * m);
+        for (size_t ch = 1; ch < BWF_CHUNKS; ch++) /* in chunk order */
+            for (size_t e = 0; e < m; e++)
+                acc[e] += f->part[ch * stride + e0 + e];
+        for (size_t e = 0; e < m; e++) {
+            if (e0 + e < nd)
+                f->dw[e0 + e] = acc[e];
+            else if (f->db && e0 + e < n)
+                f->db[e0 + e - nd] = acc[e];
+        }
     }
-    return true;
 }

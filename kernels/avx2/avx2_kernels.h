@@ -142,13 +142,12 @@ typedef struct scnn_avx2_fwd {
     float *y;
 } scnn_avx2_fwd;
 
-/* Backward-filter: x [n,h,w,c], dy [n,p,q,k] -> dw [kh,kw,c,k] (and db [k] on the chunk walk). */
+/* Backward-filter: x [n,h,w,c], dy [n,p,q,k] -> dw [kh,kw,c,k] and db [k]. */
 typedef struct scnn_avx2_bwf {
     const float *x, *dy;
     const scnn_conv2d *d;
     bool copy;
-    bool chunked; /* items are chunks of images with partial sums in part (see avx2_conv.c) */
-    float *part;
+    float *part; /* partial sums per chunk of images (see avx2_conv.c) */
     float *dw, *db;
 } scnn_avx2_bwf;
 
@@ -164,13 +163,14 @@ long scnn_avx2_fwd_items(const scnn_avx2_fwd *f);
 void scnn_avx2_fwd_run(const scnn_avx2_fwd *f, float *scratch, long first, long last);
 float *scnn_avx2_bwf_plan(scnn_avx2_bwf *f, const scnn_conv2d *d, const float *x,
                           const float *dy, float *dw, float *db, void *ws, size_t *slot_floats);
-/* Items: (16-column panel, 6-row tile) pairs of dw, each summed over every image in order, or
- * a fixed number of chunks of images (chunked). */
+/* Items: a fixed number of chunks of images, each summed into its own partial dw and db. */
 long scnn_avx2_bwf_items(const scnn_avx2_bwf *f);
 void scnn_avx2_bwf_run(const scnn_avx2_bwf *f, float *scratch, long first, long last);
-/* After every item ran: the chunk walk's partial sums into dw and db; true when db was
- * computed (db == NULL: not wanted), false on the tile walk (db left to the caller). */
-bool scnn_avx2_bwf_finish(const scnn_avx2_bwf *f);
+/* Then the partials' sum into dw and db (when not NULL), in blocks of SCNN_AVX2_BWF_SUM_BLOCK
+ * elements. */
+#define SCNN_AVX2_BWF_SUM_BLOCK 1024
+long scnn_avx2_bwf_sum_items(const scnn_avx2_bwf *f);
+void scnn_avx2_bwf_sum_run(const scnn_avx2_bwf *f, long first, long last);
 
 /* ---- the ops, parameterised by how items are spread over threads ---------------------------- */
 
