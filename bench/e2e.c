@@ -1305,6 +1305,79 @@ static void fmt(char *buf, size_t len, const char *f, double v)
         snprintf(buf, len, "-");
 }
 
+/* One line of the targets table: value against goal (ratios when peer is finite). */
+static void target_line(bool markdown, const char *what, double ours, double peer, double goal,
+                        const char *unit)
+{
+    const double v = isfinite(peer) ? ours / peer : ours;
+    const bool ratio = isfinite(peer), lower = goal < 0; /* goal < 0: at most -goal */
+    char o[32], pe[32], val[32], g[32];
+    fmt(o, sizeof o, "%.1f", ours);
+    fmt(pe, sizeof pe, "%.1f", peer);
+    fmt(val, sizeof val, ratio ? "%.2fx" : "%.0f", v);
+    snprintf(g, sizeof g, ratio ? "%s %.2fx" : "%s %.0f", lower ? "<" : ">=", fabs(goal));
+    const char *met = !isfinite(v) ? "not measured" : (lower ? v < -goal : v >= goal) ? "met" : "MISSED";
+    if (markdown)
+        printf("| %s | %s | %s | %s | %s | %s |\n", what, o, ratio ? pe : "-", val, g, met);
+    else
+        printf("  %-58s %9s %9s %8s %9s  %s\n", what, o, ratio ? pe : "-", val, g, met);
+    (void)unit;
+}
+
+/* The kernel issue's targets, from the run's own figures: omp at the run's thread count T
+ * (the targets are stated for 2), avx2 and im2col at 1 thread. */
+static void targets(bool markdown, const csv *ops, bool have_ops, const csv *tr, const csv *fm,
+                    bool have_fm, const char *dnnl)
+{
+    int T = 0;
+    double omp_ips = NAN, avx2_ips = NAN;
+    for (int r = 0; r < tr->nrows; r++) {
+        if (strcmp(csv_get(tr, r, "backend"), "omp") == 0) {
+            T = (int)csv_num_at(tr, r, "threads");
+            omp_ips = csv_num_at(tr, r, "train_images_per_s");
+        }
+        if (strcmp(csv_get(tr, r, "backend"), "avx2") == 0)
+            avx2_ips = csv_num_at(tr, r, "train_images_per_s");
+    }
+    if (markdown)
+        printf("\nThe kernel targets (issue 3), from this run's figures (GFLOP/s; %s is the oneDNN "
+               "peer):\n\n| target | ours | peer | ratio / value | goal | |\n|---|---:|---:|---:|---:|---|\n",
+               dnnl);
+    else
+        printf("kernel targets (issue 3), from this run's figures (GFLOP/s; %s is the oneDNN peer):\n",
+               dnnl);
+    char what[128];
+    const char *dirs[] = {"fwd", "bwd_d", "bwd_w"};
+    const char *names[] = {"forward", "backward-data", "backward-filter"};
+    if (have_ops && T > 0) {
+        for (int i = 0; i < 3; i++) {
+            snprintf(what, sizeof what, "omp %d threads, conv2 %s vs oneDNN", T, names[i]);
+            target_line(markdown, what, ops_field(ops, "omp", "conv2", dirs[i], T, "gflops"),
+                        ops_field(ops, dnnl, "conv2", dirs[i], T, "gflops"), 1.0, "x");
+        }
+        for (int i = 1; i < 3; i++) {
+            snprintf(what, sizeof what, "omp %d threads, conv1 %s vs oneDNN", T, names[i]);
+            target_line(markdown, what, ops_field(ops, "omp", "conv1", dirs[i], T, "gflops"),
+                        ops_field(ops, dnnl, "conv1", dirs[i], T, "gflops"), 3.0, "x");
+        }
+    }
+    if (have_ops) {
+        for (int i = 0; i < 3; i++) {
+            snprintf(what, sizeof what, "avx2 1 thread, conv2 %s vs oneDNN 1 thread", names[i]);
+            target_line(markdown, what, ops_field(ops, "avx2", "conv2", dirs[i], 1, "gflops"),
+                        ops_field(ops, dnnl, "conv2", dirs[i], 1, "gflops"), 0.95, "x");
+        }
+        target_line(markdown, "im2col conv2 forward vs OpenBLAS sgemm 1 thread (its GEMM)",
+                    ops_field(ops, "im2col", "conv2", "fwd", 1, "gflops"),
+                    ops_field(ops, "openblas", "conv2_gemm", "fwd", 1, "gflops"), 0.20, "x");
+    }
+    snprintf(what, sizeof what, "omp %d threads, training images/s", T);
+    target_line(markdown, what, omp_ips, NAN, 1800, "");
+    target_line(markdown, "avx2, training images/s", avx2_ips, NAN, 1000, "");
+    target_line(markdown, "peak MB of a full training run (2x augmentation)",
+                have_fm && fm->nrows > 0 ? csv_num_at(fm, 0, "peak_rss_mb") : NAN, NAN, -1024, "");
+}
+
 static int summary_main(const char *dir, bool markdown)
 {
     char path[4096];
@@ -1450,6 +1523,7 @@ static int summary_main(const char *dir, bool markdown)
                csv_num_at(&fm, 0, "peak_rss_mb"), csv_num_at(&fm, 0, "seconds"),
                strcmp(csv_get(&fm, 0, "completed"), "1") == 0 ? "the whole epoch"
                                                                : "stopped at the time limit");
+    targets(markdown, &ops, have_ops, &tr, &fm, have_fm, dnnl);
     if (have_ops)
         csv_free(&ops);
     if (have_fm)
