@@ -677,6 +677,8 @@ static timing timing_of(double *s, int reps)
 static void time_jobs(job **jobs, const double *first, int n, int min_reps, double min_time,
                       timing *out)
 {
+    if (n == 0)
+        return;
     double *s = malloc(sizeof *s * (size_t)n * MAX_SAMPLES), total[MAX_RUNNERS] = {0};
     int calls[MAX_RUNNERS], reps[MAX_RUNNERS] = {0};
     if (!s) {
@@ -934,7 +936,7 @@ static void run_group(bench *B, problem *pb, op_dir dir, int t, job *ref, double
             snprintf(q->w.impl, sizeof q->w.impl, "setup-failed");
             q->w.ok = false;
             q->w.max_abs = q->w.max_rel = INFINITY;
-            report_failure(B, &q->w, err);
+            snprintf(q->c.msg, sizeof q->c.msg, "%.300s", err); /* reported after its row */
             continue;
         }
         row_impl(&q->w, r, pb, dir, q->j);
@@ -988,7 +990,7 @@ static void run_group(bench *B, problem *pb, op_dir dir, int t, job *ref, double
     for (int i = 0; i < np; i++) {
         pending *q = &p[i];
         add_row(B, &q->w);
-        if (q->j && !q->c.ok)
+        if (!q->w.ok)
             report_failure(B, &q->w, q->c.msg);
         if (q->j && q->r->kind != R_BACKEND)
             warn_vs_spec(B, &q->w);

@@ -199,6 +199,9 @@ static const struct {
     {"b3 c1 k7 4x4 same odd", 3, 9, 7, 1, 7, 4, 4, true, true},
     {"b1 c64 k24 4x3 same", 1, 13, 11, 64, 24, 4, 3, true, true},
     {"b3 c5 k19 2x4 valid", 3, 5, 8, 5, 19, 2, 4, false, false},
+    /* backward-filter chunks of several images split differently over the threads, several
+     * bands per image; backward-data over several groups of images */
+    {"b37 c5 k20 3x3 same, 3 bands", 37, 31, 30, 5, 20, 3, 3, true, false},
 };
 
 static void test_conv_int(void **state)

@@ -319,12 +319,18 @@ static scnn_conv2d conv_case(int i)
     case 12: return conv_pads(2, 5, 6, 3, 70, 3, 4, 2, 0, 0, 3);
     case 13: return conv_pads(2, 5, 6, 3, 70, 3, 4, 0, 2, 3, 1);
     case 14: return conv_pads(1, 4, 3, 5, 7, 2, 2, 1, 1, 1, 1);
-    case 15: return scnn_conv2d_make(2, 9, 11, 64, 17, 5, 5, true, false); /* many bands */
+    case 15: return scnn_conv2d_make(2, 9, 11, 64, 17, 5, 5, true, false);
     case 16: return scnn_conv2d_make(1, 1, 1, 3, 5, 1, 1, false, false);
+    /* backward-filter: several images per chunk, several bands per image (k not a multiple
+     * of 16, c > 1), a shorter last band; backward-data: several groups of images */
+    case 17: return scnn_conv2d_make(20, 31, 30, 5, 20, 3, 3, true, false);
+    case 18: return conv_pads(2, 5, 6, 3, 7, 2, 2, 3, 3, 1, 2); /* pads wider than the kernel */
+    case 19: return scnn_conv2d_make(2, 5, 5, 113, 1, 3, 3, false, false); /* a sum tail */
+    case 20: return scnn_conv2d_make(0, 5, 6, 3, 7, 3, 3, true, false);    /* an empty batch */
     }
     return (scnn_conv2d){0};
 }
-#define N_CONV_CASES 17
+#define N_CONV_CASES 21
 
 static void test_conv_parity(void **state)
 {

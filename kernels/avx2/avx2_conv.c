@@ -681,15 +681,21 @@ void scnn_avx2_bwf_run(const scnn_avx2_bwf *f, float *scratch, long first, long 
     }
 }
 
+/* The elements to sum: dw's, then db's (the partials' db rows are padded to whole panels). */
+static size_t bwf_sum_floats(const scnn_conv2d *d)
+{
+    return (size_t)bwf_kdim(d) * d->k + (size_t)d->k;
+}
+
 long scnn_avx2_bwf_sum_items(const scnn_avx2_bwf *f)
 {
-    return (long)((bwf_part_floats(f->d) + SCNN_AVX2_BWF_SUM_BLOCK - 1) / SCNN_AVX2_BWF_SUM_BLOCK);
+    return (long)((bwf_sum_floats(f->d) + SCNN_AVX2_BWF_SUM_BLOCK - 1) / SCNN_AVX2_BWF_SUM_BLOCK);
 }
 
 void scnn_avx2_bwf_sum_run(const scnn_avx2_bwf *f, long first, long last)
 {
-    const size_t kdim = (size_t)bwf_kdim(f->d), k = (size_t)f->d->k, nd = kdim * k,
-                 stride = bwf_part_floats(f->d), n = nd + k;
+    const size_t nd = (size_t)bwf_kdim(f->d) * f->d->k, stride = bwf_part_floats(f->d),
+                 n = bwf_sum_floats(f->d);
     float acc[SCNN_AVX2_BWF_SUM_BLOCK];
     for (long it = first; it < last; it++) {
         const size_t e0 = (size_t)it * SCNN_AVX2_BWF_SUM_BLOCK;
@@ -701,7 +707,7 @@ void scnn_avx2_bwf_sum_run(const scnn_avx2_bwf *f, long first, long last)
         for (size_t e = 0; e < m; e++) {
             if (e0 + e < nd)
                 f->dw[e0 + e] = acc[e];
-            else if (f->db && e0 + e < n)
+            else if (f->db)
                 f->db[e0 + e - nd] = acc[e];
         }
     }

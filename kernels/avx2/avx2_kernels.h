@@ -116,8 +116,10 @@ SCNN_AVX2_ALWAYS_INLINE void scnn_avx2_ukr_run(const int MR, const int FLAGS,
             a += as;
             b += bs;
         }
-        a += aj;
-        b += bj;
+        if (g + 1 < u->nseg) { /* (not past the last segment: it may end the array) */
+            a += aj;
+            b += bj;
+        }
     }
     acc[0][0] = c00, acc[0][1] = c01, acc[1][0] = c10, acc[1][1] = c11;
     acc[2][0] = c20, acc[2][1] = c21, acc[3][0] = c30, acc[3][1] = c31;
