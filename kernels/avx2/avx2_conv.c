@@ -98,10 +98,11 @@ static void pad_image(const scnn_avx2_fwd *f, int img, float *dst)
 
 /* ---- forward tiles ---------------------------------------------------------------------------- */
 
-/* acc = bias + A*B over the walk, then ReLU; y rows m < mr at y + m*ldy, columns < nr. */
+/* Output tiles of the forward correlations: rows m < M (at dst[m]) = bias + A*B over the walk,
+ * then ReLU (bias NULL: zero); columns < nr. */
 #define DEF_FWD_TILE(M)                                                                           \
-    static void fwd_tile_##M(const scnn_avx2_ukr *u, const float *bias, bool relu, float *y,     \
-                             ptrdiff_t ldy, int nr)                                               \
+    static void fwd_tile_##M(const scnn_avx2_ukr *u, const float *bias, bool relu,               \
+                             float *const *dst, int nr)                                           \
     {                                                                                             \
         __m256i m0, m1;                                                                           \
         scnn_avx2_masks(nr, &m0, &m1);                                                            \
@@ -126,11 +127,11 @@ static void pad_image(const scnn_avx2_fwd *f, int img, float *dst)
                 v1 = _mm256_max_ps(z, v1);                                                        \
             }                                                                                     \
             if (nr == NR) {                                                                       \
-                _mm256_storeu_ps(y + m * ldy, v0);                                                \
-                _mm256_storeu_ps(y + m * ldy + 8, v1);                                            \
+                _mm256_storeu_ps(dst[m], v0);                                                     \
+                _mm256_storeu_ps(dst[m] + 8, v1);                                                 \
             } else {                                                                              \
-                _mm256_maskstore_ps(y + m * ldy, m0, v0);                                         \
-                _mm256_maskstore_ps(y + m * ldy + 8, m1, v1);                                     \
+                _mm256_maskstore_ps(dst[m], m0, v0);                                              \
+                _mm256_maskstore_ps(dst[m] + 8, m1, v1);                                          \
             }                                                                                     \
         }                                                                                         \
     }
@@ -141,7 +142,7 @@ DEF_FWD_TILE(4)
 DEF_FWD_TILE(5)
 DEF_FWD_TILE(6)
 
-typedef void (*fwd_tile_fn)(const scnn_avx2_ukr *, const float *, bool, float *, ptrdiff_t, int);
+typedef void (*fwd_tile_fn)(const scnn_avx2_ukr *, const float *, bool, float *const *, int);
 static const fwd_tile_fn fwd_tiles[MR + 1] = {NULL,       fwd_tile_1, fwd_tile_2, fwd_tile_3,
                                               fwd_tile_4, fwd_tile_5, fwd_tile_6};
 
@@ -171,12 +172,13 @@ static void fwd_panel(const scnn_avx2_fwd *f, const float *src, int wp, int img,
         u.a = src + base;
         u.nseg = i1 - i0;
         u.b = b0 + (size_t)i0 * seglen * NR;
+        float *dst[MR]; /* rows >= mr repeat row 0, not stored */
         for (int m = 0; m < MR; m++) {
             const int pix = pix0 + (m < mr ? m : 0);
             u.off[m] = ((ptrdiff_t)(pix / f->q + i0) * wp + pix % f->q) * c - base;
+            dst[m] = y + (size_t)pix * k;
         }
-        fwd_tiles[mr](&u, f->bias ? f->bias + jp * NR : NULL, f->relu, y + (size_t)pix0 * k, k,
-                      nr);
+        fwd_tiles[mr](&u, f->bias ? f->bias + jp * NR : NULL, f->relu, dst, nr);
     }
 }
 
@@ -286,39 +288,6 @@ static tap_run tap_run_at(int start, int out_len, int pad, int kn, int src_len)
     return r;
 }
 
-/* y rows m < M (at dst[m]) = A*B over the walk, columns < nr */
-#define DEF_GATHER_TILE(M)                                                                        \
-    static void gather_tile_##M(const scnn_avx2_ukr *u, float *const *dst, int nr)               \
-    {                                                                                             \
-        __m256i m0, m1;                                                                           \
-        scnn_avx2_masks(nr, &m0, &m1);                                                            \
-        __m256 acc[MR][2];                                                                        \
-        _Pragma("GCC unroll 6") for (int m = 0; m < MR; m++) acc[m][0] = acc[m][1] =              \
-            _mm256_setzero_ps();                                                                  \
-        scnn_avx2_ukr_run(M, 0, u, m0, m1, acc);                                                  \
-        _Pragma("GCC unroll 6") for (int m = 0; m < M; m++)                                       \
-        {                                                                                         \
-            if (nr == NR) {                                                                       \
-                _mm256_storeu_ps(dst[m], acc[m][0]);                                              \
-                _mm256_storeu_ps(dst[m] + 8, acc[m][1]);                                          \
-            } else {                                                                              \
-                _mm256_maskstore_ps(dst[m], m0, acc[m][0]);                                       \
-                _mm256_maskstore_ps(dst[m] + 8, m1, acc[m][1]);                                   \
-            }                                                                                     \
-        }                                                                                         \
-    }
-DEF_GATHER_TILE(1)
-DEF_GATHER_TILE(2)
-DEF_GATHER_TILE(3)
-DEF_GATHER_TILE(4)
-DEF_GATHER_TILE(5)
-DEF_GATHER_TILE(6)
-
-typedef void (*gather_tile_fn)(const scnn_avx2_ukr *, float *const *, int);
-static const gather_tile_fn gather_tiles[MR + 1] = {NULL,          gather_tile_1, gather_tile_2,
-                                                    gather_tile_3, gather_tile_4, gather_tile_5,
-                                                    gather_tile_6};
-
 /* One class (rows yr x columns xr) of images [img0, img0+nimg). */
 static void gather_class(const scnn_avx2_fwd *f, int img0, int nimg, tap_run yr, tap_run xr)
 {
@@ -352,7 +321,7 @@ static void gather_class(const scnn_avx2_fwd *f, int img0, int nimg, tap_run yr,
             float *pdst[MR];
             for (int m = 0; m < MR; m++)
                 pdst[m] = dst[m] + jp * NR;
-            gather_tiles[mr](&u, pdst, nr);
+            fwd_tiles[mr](&u, NULL, false, pdst, nr);
         }
     }
 }
@@ -579,17 +548,17 @@ float *scnn_avx2_bwf_plan(scnn_avx2_bwf *f, const scnn_conv2d *d, const float *x
     return (float *)ws + packed;
 }
 
-/* The walks of tiles [t0, t1) over output rows [r0, r0+rows) of one image into dw (ld k):
- * src is the (padded) image, row stride wp pixels; the band's dy pixel s of panel jp is at
- * b + jp*bpanel + s*bs. init: dw's first contribution. The walks also prefetch, in turn,
- * pfbytes from pf on. */
+/* The walks of every (panel, row tile) of dw (ld k) over output rows [r0, r0+rows) of one
+ * image: src is the (padded) image, row stride wp pixels; pack the band's dy packed by
+ * bwf_pack. init: dw's first contribution. The walks also prefetch, in turn, pfbytes from pf
+ * on. */
 static void bwf_walks(const scnn_conv2d *d, const float *src, int wp, int r0, int rows,
-                      const float *b, ptrdiff_t bs, ptrdiff_t bpanel, long t0, long t1,
-                      bool init, float *dw, const char *pf, size_t pfbytes)
+                      const float *pack, bool init, float *dw, const char *pf, size_t pfbytes)
 {
     const int c = d->c, k = d->k, seglen = d->kw * c;
     const long kdim = bwf_kdim(d), ntiles = bwf_row_tiles(d), steps = (long)rows * d->q;
-    for (long it = t0; it < t1; it++) {
+    const long walks = panels(k) * ntiles;
+    for (long it = 0; it < walks; it++) {
         const int jp = (int)(it / ntiles);
         const long row0 = (it % ntiles) * MR;
         const int mr = kdim - row0 < MR ? (int)(kdim - row0) : MR;
@@ -601,10 +570,10 @@ static void bwf_walks(const scnn_conv2d *d, const float *src, int wp, int r0, in
                            .ajump = (ptrdiff_t)(wp - d->q) * c,
                            .nseg = rows,
                            .seglen = d->q,
-                           .b = b + jp * bpanel,
-                           .bs = bs,
-                           .pf = pf + pfbytes * (it - t0) / (t1 - t0),
-                           .pfs = (ptrdiff_t)(pfbytes / (t1 - t0) / steps)};
+                           .b = pack + (size_t)jp * steps * NR,
+                           .bs = NR,
+                           .pf = pf + pfbytes * it / walks,
+                           .pfs = (ptrdiff_t)(pfbytes / walks / steps)};
         for (int m = 0; m < MR; m++) {
             const long r = row0 + (m < mr ? m : 0);
             u.off[m] = (r / seglen + r0) * (ptrdiff_t)wp * c + r % seglen - base;
@@ -648,7 +617,7 @@ void scnn_avx2_bwf_run(const scnn_avx2_bwf *f, float *scratch, long first, long 
 {
     const scnn_conv2d *d = f->d;
     const int c = d->c, k = d->k, band = bwf_band_rows(d), np = panels(k);
-    const long kdim = bwf_kdim(d), ntiles = bwf_row_tiles(d);
+    const long kdim = bwf_kdim(d);
     const int wp = f->copy ? d->q + d->kw - 1 : d->w;
     const size_t rowfloats = (size_t)d->q * k, bandbytes = band * rowfloats * sizeof(float);
     const scnn_avx2_fwd geom = {.x = f->x, .n = d->n, .h = d->h, .w = d->w, .c = c,
@@ -673,8 +642,8 @@ void scnn_avx2_bwf_run(const scnn_avx2_bwf *f, float *scratch, long first, long 
                 const float *dyb = f->dy + ((size_t)img * d->p + r0) * rowfloats;
                 const bool end = img + 1 == i1 && r0 + rows == d->p; /* next: not this chunk's */
                 bwf_pack(dyb, npix, k, pack, dbacc);
-                bwf_walks(d, src, wp, r0, rows, pack, NR, (ptrdiff_t)npix * NR, 0, np * ntiles,
-                          img == i0 && r0 == 0, part, (const char *)(dyb + (size_t)npix * k),
+                bwf_walks(d, src, wp, r0, rows, pack, img == i0 && r0 == 0, part,
+                          (const char *)(dyb + (size_t)npix * k),
                           end ? 0 : bwf_next_bytes(d, img, r0, rows, bandbytes));
             }
         }
