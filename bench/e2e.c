@@ -1306,8 +1306,7 @@ static void fmt(char *buf, size_t len, const char *f, double v)
 }
 
 /* One line of the targets table: value against goal (ratios when peer is finite). */
-static void target_line(bool markdown, const char *what, double ours, double peer, double goal,
-                        const char *unit)
+static void target_line(bool markdown, const char *what, double ours, double peer, double goal)
 {
     const double v = isfinite(peer) ? ours / peer : ours;
     const bool ratio = isfinite(peer), lower = goal < 0; /* goal < 0: at most -goal */
@@ -1321,7 +1320,6 @@ static void target_line(bool markdown, const char *what, double ours, double pee
         printf("| %s | %s | %s | %s | %s | %s |\n", what, o, ratio ? pe : "-", val, g, met);
     else
         printf("  %-58s %9s %9s %8s %9s  %s\n", what, o, ratio ? pe : "-", val, g, met);
-    (void)unit;
 }
 
 /* The kernel issue's targets, from the run's own figures: omp at the run's thread count T
@@ -1353,29 +1351,29 @@ static void targets(bool markdown, const csv *ops, bool have_ops, const csv *tr,
         for (int i = 0; i < 3; i++) {
             snprintf(what, sizeof what, "omp %d threads, conv2 %s vs oneDNN", T, names[i]);
             target_line(markdown, what, ops_field(ops, "omp", "conv2", dirs[i], T, "gflops"),
-                        ops_field(ops, dnnl, "conv2", dirs[i], T, "gflops"), 1.0, "x");
+                        ops_field(ops, dnnl, "conv2", dirs[i], T, "gflops"), 1.0);
         }
         for (int i = 1; i < 3; i++) {
             snprintf(what, sizeof what, "omp %d threads, conv1 %s vs oneDNN", T, names[i]);
             target_line(markdown, what, ops_field(ops, "omp", "conv1", dirs[i], T, "gflops"),
-                        ops_field(ops, dnnl, "conv1", dirs[i], T, "gflops"), 3.0, "x");
+                        ops_field(ops, dnnl, "conv1", dirs[i], T, "gflops"), 3.0);
         }
     }
     if (have_ops) {
         for (int i = 0; i < 3; i++) {
             snprintf(what, sizeof what, "avx2 1 thread, conv2 %s vs oneDNN 1 thread", names[i]);
             target_line(markdown, what, ops_field(ops, "avx2", "conv2", dirs[i], 1, "gflops"),
-                        ops_field(ops, dnnl, "conv2", dirs[i], 1, "gflops"), 0.95, "x");
+                        ops_field(ops, dnnl, "conv2", dirs[i], 1, "gflops"), 0.95);
         }
         target_line(markdown, "im2col conv2 forward vs OpenBLAS sgemm 1 thread (its GEMM)",
                     ops_field(ops, "im2col", "conv2", "fwd", 1, "gflops"),
-                    ops_field(ops, "openblas", "conv2_gemm", "fwd", 1, "gflops"), 0.20, "x");
+                    ops_field(ops, "openblas", "conv2_gemm", "fwd", 1, "gflops"), 0.20);
     }
     snprintf(what, sizeof what, "omp %d threads, training images/s", T);
-    target_line(markdown, what, omp_ips, NAN, 1800, "");
-    target_line(markdown, "avx2, training images/s", avx2_ips, NAN, 1000, "");
+    target_line(markdown, what, omp_ips, NAN, 1800);
+    target_line(markdown, "avx2, training images/s", avx2_ips, NAN, 1000);
     target_line(markdown, "peak MB of a full training run (2x augmentation)",
-                have_fm && fm->nrows > 0 ? csv_num_at(fm, 0, "peak_rss_mb") : NAN, NAN, -1024, "");
+                have_fm && fm->nrows > 0 ? csv_num_at(fm, 0, "peak_rss_mb") : NAN, NAN, -1024);
 }
 
 static int summary_main(const char *dir, bool markdown)

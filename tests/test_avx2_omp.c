@@ -49,15 +49,6 @@ static void use(const variant *v)
         omp_set_num_threads(v->threads);
 }
 
-static float *alloc_nan(size_t n)
-{
-    float *x = malloc((n ? n : 1) * sizeof *x);
-    assert_non_null(x);
-    for (size_t i = 0; i < n; i++)
-        x[i] = NAN;
-    return x;
-}
-
 static float *new_fill(size_t n, uint64_t seed, bool ints, int lo, int hi)
 {
     return ints ? tu_new_int(n ? n : 1, seed, lo, hi) : tu_new_uniform(n ? n : 1, seed);
@@ -100,10 +91,10 @@ typedef struct conv_io {
 
 static void conv_alloc(const scnn_conv2d *d, conv_io *o)
 {
-    o->y = alloc_nan((size_t)d->n * d->p * d->q * d->k);
-    o->dx = alloc_nan((size_t)d->n * d->h * d->w * d->c);
-    o->dw = alloc_nan((size_t)d->kh * d->kw * d->c * d->k);
-    o->db = alloc_nan((size_t)d->k);
+    o->y = tu_new_nan((size_t)d->n * d->p * d->q * d->k);
+    o->dx = tu_new_nan((size_t)d->n * d->h * d->w * d->c);
+    o->dw = tu_new_nan((size_t)d->kh * d->kw * d->c * d->k);
+    o->db = tu_new_nan((size_t)d->k);
 }
 
 static void conv_free(conv_io *o)
@@ -356,7 +347,7 @@ static void test_bias(void **state)
         float *y0 = tu_new_uniform(n, s), *bias = tu_new_uniform((size_t)cols, s + 9);
         float *ref = malloc(n * sizeof *ref), *got = malloc(n * sizeof *got),
               *first = malloc(n * sizeof *first);
-        float *dbr = malloc((size_t)cols * sizeof *dbr), *dbg = alloc_nan((size_t)cols),
+        float *dbr = malloc((size_t)cols * sizeof *dbr), *dbg = tu_new_nan((size_t)cols),
               *dbf = malloc((size_t)cols * sizeof *dbf);
         y0[0] = NAN;
         for (int relu = 0; relu < 2; relu++) {
@@ -434,10 +425,10 @@ static void test_maxpool(void **state)
         char shape[64];
         snprintf(shape, sizeof shape, "[%d,%d,%d,%d]", n, h, w, c);
         float *x = tu_new_int(nx, s, -2, 2); /* many ties: the first maximum must win */
-        float *yr = alloc_nan(ny), *yg = alloc_nan(ny), *yf = alloc_nan(ny);
+        float *yr = tu_new_nan(ny), *yg = tu_new_nan(ny), *yf = tu_new_nan(ny);
         uint8_t *ir = malloc(ny + 1), *ig = malloc(ny + 1);
         float *dy = tu_new_uniform(ny, s + 5);
-        float *dxr = alloc_nan(nx), *dxg = alloc_nan(nx), *dxf = alloc_nan(nx);
+        float *dxr = tu_new_nan(nx), *dxg = tu_new_nan(nx), *dxf = tu_new_nan(nx);
         scnn_backend_naive.maxpool_forward(n, h, w, c, x, yr, ir);
         scnn_backend_naive.maxpool_backward(n, h, w, c, dy, ir, dxr);
         for (int i = 0; i < n_variants; i++) {
@@ -479,7 +470,7 @@ static void test_batchnorm(void **state)
             rv0[j] = 1.0f + 0.5f * rv0[j];
         /* [y | mean | invstd | run_mean | run_var | dx | dgamma | dbeta | infer y] */
         const size_t tot = 3 * n + 6 * (size_t)c;
-        float *ref = alloc_nan(tot), *got = alloc_nan(tot), *first = alloc_nan(tot);
+        float *ref = tu_new_nan(tot), *got = tu_new_nan(tot), *first = tu_new_nan(tot);
         float *bufs[3] = {ref, got, first};
         for (int i = -1; i < n_variants; i++) {
             const scnn_backend *be = i < 0 ? &scnn_backend_naive : variants[i].be;
@@ -562,7 +553,7 @@ static void test_dropout_mask(void **state)
             const uint64_t key = scnn_rng_key(s, r, 3);
             char shape[64];
             snprintf(shape, sizeof shape, "[%zu] p=%g", n, rates[r]);
-            float *ref = alloc_nan(n), *got = alloc_nan(n);
+            float *ref = tu_new_nan(n), *got = tu_new_nan(n);
             scnn_backend_naive.dropout_mask(n, rates[r], key, ref);
             for (int i = 0; i < n_variants; i++) {
                 use(&variants[i]);

@@ -18,15 +18,6 @@
 #define OPS_REL_TOL 1e-4  /* bench/ops.c's correctness tolerance */
 #define PCT_SLACK 2.0     /* percent of peak above 100 put down to the peak probe's noise */
 
-/* The op x direction pairs of the per-operation benchmark, and which peer covers which. */
-static const char *const op_dirs[] = {
-    "conv1/fwd",     "conv1/bwd_d",   "conv1/bwd_w",   "conv2/fwd",     "conv2/bwd_d",
-    "conv2/bwd_w",   "conv2_gemm/fwd", "dense/fwd",    "dense/bwd_d",   "dense/bwd_w",
-    "dense_1/fwd",   "dense_1/bwd_d", "dense_1/bwd_w", "dense_2/fwd",   "dense_2/bwd_d",
-    "dense_2/bwd_w", "pool1/fwd",     "pool1/bwd",     "pool2/fwd",     "pool2/bwd",
-    "relu1/bwd",     "bn0/fwd",       "bn0/bwd",       "bn1/fwd",       "bn1/bwd",
-};
-#define N_OP_DIRS ((int)(sizeof op_dirs / sizeof op_dirs[0]))
 
 static char build_dir[4096];
 static char *results;   /* the quick run's directory (NULL until it ran) */
@@ -201,12 +192,12 @@ static void check_ops(const table *ops, const table *tr, int T)
             continue;
         ours++;
         int tb = (int)num(tr, r, "threads");
-        for (int k = 0; k < N_OP_DIRS; k++) {
-            if (ops_count(ops, b, op_dirs[k], 1) != 1)
+        for (int k = 0; k < tu_bench_n_op_dirs; k++) {
+            if (ops_count(ops, b, tu_bench_op_dirs[k], 1) != 1)
                 fail_msg("ops.csv: %d rows of %s %s at 1 thread, want 1",
-                         ops_count(ops, b, op_dirs[k], 1), b, op_dirs[k]);
-            if (tb != 1 && ops_count(ops, b, op_dirs[k], tb) != 1)
-                fail_msg("ops.csv: no row of %s %s at %d threads", b, op_dirs[k], tb);
+                         ops_count(ops, b, tu_bench_op_dirs[k], 1), b, tu_bench_op_dirs[k]);
+            if (tb != 1 && ops_count(ops, b, tu_bench_op_dirs[k], tb) != 1)
+                fail_msg("ops.csv: no row of %s %s at %d threads", b, tu_bench_op_dirs[k], tb);
         }
     }
     assert_true(ours >= 1);
@@ -231,17 +222,18 @@ static void check_ops(const table *ops, const table *tr, int T)
             continue;
         /* the oneDNN that ran with our backends has every conv; the one run apart (the
          * default ISA where onednn_avx2 ran with ours) at least conv2 */
-        for (int k = 0; k < N_OP_DIRS; k++) {
-            const char *od = op_dirs[k];
+        for (int k = 0; k < tu_bench_n_op_dirs; k++) {
+            const char *od = tu_bench_op_dirs[k];
             bool conv = strncmp(od, "conv2/", 6) == 0 || (conv1 && strncmp(od, "conv1/", 6) == 0);
             bool gemm = strncmp(od, "dense", 5) == 0 || strncmp(od, "conv2_gemm", 10) == 0;
             bool want = p == 1 ? gemm : conv;
             if (!want)
                 continue;
             for (int t = 1; t <= T; t += (T > 1 ? T - 1 : 1))
-                if (ops_count(ops, peers[p], op_dirs[k], t) != 1)
+                if (ops_count(ops, peers[p], tu_bench_op_dirs[k], t) != 1)
                     fail_msg("ops.csv: peer %s has %d rows of %s at %d threads, want 1", peers[p],
-                             ops_count(ops, peers[p], op_dirs[k], t), op_dirs[k], t);
+                             ops_count(ops, peers[p], tu_bench_op_dirs[k], t), tu_bench_op_dirs[k],
+                             t);
         }
     }
 }

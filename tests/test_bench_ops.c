@@ -16,15 +16,6 @@
     "pct_of_peak,peak_gflops,max_abs_err,max_rel_err,ok,impl"
 #define N_COLS 18
 
-/* The op x direction pairs the benchmark measures. */
-static const char *const op_dirs[] = {
-    "conv1/fwd",  "conv1/bwd_d",   "conv1/bwd_w", "conv2/fwd",     "conv2/bwd_d",
-    "conv2/bwd_w", "conv2_gemm/fwd", "dense/fwd",  "dense/bwd_d",  "dense/bwd_w",
-    "dense_1/fwd", "dense_1/bwd_d", "dense_1/bwd_w", "dense_2/fwd", "dense_2/bwd_d",
-    "dense_2/bwd_w", "pool1/fwd",   "pool1/bwd",   "pool2/fwd",     "pool2/bwd",
-    "relu1/bwd",   "bn0/fwd",       "bn0/bwd",     "bn1/fwd",       "bn1/bwd",
-};
-#define N_OP_DIRS ((int)(sizeof op_dirs / sizeof op_dirs[0]))
 
 typedef struct csv_row {
     char *f[N_COLS];
@@ -244,24 +235,30 @@ static void test_quick_csv(void **state)
         const char *why;
         if (be->available && !be->available(&why))
             continue;
-        int n1 = count_rows(c, be->name, op_dirs[0], 1), n2 = count_rows(c, be->name, op_dirs[0], 2);
+        int n1 = count_rows(c, be->name, tu_bench_op_dirs[0], 1),
+            n2 = count_rows(c, be->name, tu_bench_op_dirs[0], 2);
         assert_int_equal(n1 + n2 >= 1, 1);
-        for (int i = 0; i < N_OP_DIRS; i++)
-            if (count_rows(c, be->name, op_dirs[i], 1) != n1 ||
-                count_rows(c, be->name, op_dirs[i], 2) != n2)
-                fail_msg("%s: %s rows differ from %s's", be->name, op_dirs[i], op_dirs[0]);
+        for (int i = 0; i < tu_bench_n_op_dirs; i++)
+            if (count_rows(c, be->name, tu_bench_op_dirs[i], 1) != n1 ||
+                count_rows(c, be->name, tu_bench_op_dirs[i], 2) != n2)
+                fail_msg("%s: %s rows differ from %s's", be->name, tu_bench_op_dirs[i],
+                         tu_bench_op_dirs[0]);
     }
     assert_int_equal(count_rows(c, "naive", "conv2/fwd", 2), 0); /* single-threaded: once */
 
     /* The peers: convolutions on oneDNN, GEMMs on OpenBLAS, at both thread counts. */
     const char *why;
     bool onednn = peer_onednn_built(&why), openblas = peer_openblas_built(&why);
-    for (int i = 0; i < N_OP_DIRS; i++) {
-        bool conv = strncmp(op_dirs[i], "conv1/", 6) == 0 || strncmp(op_dirs[i], "conv2/", 6) == 0;
-        bool gemm = strncmp(op_dirs[i], "dense", 5) == 0 || strncmp(op_dirs[i], "conv2_gemm", 10) == 0;
+    for (int i = 0; i < tu_bench_n_op_dirs; i++) {
+        bool conv = strncmp(tu_bench_op_dirs[i], "conv1/", 6) == 0 ||
+                    strncmp(tu_bench_op_dirs[i], "conv2/", 6) == 0;
+        bool gemm = strncmp(tu_bench_op_dirs[i], "dense", 5) == 0 ||
+                    strncmp(tu_bench_op_dirs[i], "conv2_gemm", 10) == 0;
         for (int t = 1; t <= 2; t++) {
-            assert_int_equal(count_rows(c, "onednn", op_dirs[i], t), onednn && conv ? 1 : 0);
-            assert_int_equal(count_rows(c, "openblas", op_dirs[i], t), openblas && gemm ? 1 : 0);
+            assert_int_equal(count_rows(c, "onednn", tu_bench_op_dirs[i], t),
+                             onednn && conv ? 1 : 0);
+            assert_int_equal(count_rows(c, "openblas", tu_bench_op_dirs[i], t),
+                             openblas && gemm ? 1 : 0);
         }
     }
     if (onednn)

@@ -54,15 +54,6 @@ static double dot(const float *a, const float *b, size_t n)
     return s;
 }
 
-static float *alloc_nan(size_t n)
-{
-    float *x = malloc((n ? n : 1) * sizeof *x);
-    assert_non_null(x);
-    for (size_t i = 0; i < n; i++)
-        x[i] = NAN;
-    return x;
-}
-
 static double min_abs(const float *x, size_t n)
 {
     double m = INFINITY;
@@ -94,8 +85,8 @@ static void conv_setup(conv_case *t, scnn_conv2d d, float margin)
     t->nx = (size_t)d.n * d.h * d.w * d.c;
     t->nw = (size_t)d.kh * d.kw * d.c * d.k;
     t->ny = (size_t)d.n * d.p * d.q * d.k;
-    t->x = alloc_nan(t->nx), t->w = alloc_nan(t->nw), t->b = alloc_nan((size_t)d.k);
-    t->y = alloc_nan(t->ny), t->r = alloc_nan(t->ny);
+    t->x = tu_new_nan(t->nx), t->w = tu_new_nan(t->nw), t->b = tu_new_nan((size_t)d.k);
+    t->y = tu_new_nan(t->ny), t->r = tu_new_nan(t->ny);
     scnn_conv2d lin = d;
     lin.relu = false;
     for (uint64_t seed = 1;; seed++) {
@@ -133,8 +124,8 @@ static void check_conv(scnn_conv2d d)
     const float h = 1e-2f;
     conv_case t;
     conv_setup(&t, d, 2 * h);
-    float *dx = alloc_nan(t.nx), *dw = alloc_nan(t.nw), *db = alloc_nan((size_t)d.k);
-    float *fx = alloc_nan(t.nx), *fw = alloc_nan(t.nw), *fb = alloc_nan((size_t)d.k);
+    float *dx = tu_new_nan(t.nx), *dw = tu_new_nan(t.nw), *db = tu_new_nan((size_t)d.k);
+    float *fx = tu_new_nan(t.nx), *fw = tu_new_nan(t.nw), *fb = tu_new_nan((size_t)d.k);
     conv_analytic(&t, dx, dw, db);
     fd_grad(conv_loss, &t, t.x, t.nx, h, fx);
     fd_grad(conv_loss, &t, t.w, t.nw, h, fw);
@@ -166,8 +157,8 @@ static void test_conv_detects_wrong_padding(void **state)
     const float h = 1e-2f;
     conv_case t;
     conv_setup(&t, scnn_conv2d_make(2, 5, 5, 2, 3, 4, 4, true, false), 2 * h);
-    float *dx = alloc_nan(t.nx), *dw = alloc_nan(t.nw), *db = alloc_nan((size_t)t.d.k);
-    float *fx = alloc_nan(t.nx), *fw = alloc_nan(t.nw);
+    float *dx = tu_new_nan(t.nx), *dw = tu_new_nan(t.nw), *db = tu_new_nan((size_t)t.d.k);
+    float *fx = tu_new_nan(t.nx), *fw = tu_new_nan(t.nw);
     fd_grad(conv_loss, &t, t.x, t.nx, h, fx);
     fd_grad(conv_loss, &t, t.w, t.nw, h, fw);
     scnn_conv2d wrong = t.d;
@@ -208,8 +199,8 @@ static void check_dense(int m, int in, int out, bool relu)
 {
     const float h = 1e-2f;
     const size_t nx = (size_t)m * in, nw = (size_t)in * out, ny = (size_t)m * out;
-    dense_case t = {m, in, out, false, alloc_nan(nx), alloc_nan(nw), alloc_nan(out),
-                    alloc_nan(ny), tu_new_uniform(ny, 55)};
+    dense_case t = {m, in, out, false, tu_new_nan(nx), tu_new_nan(nw), tu_new_nan(out),
+                    tu_new_nan(ny), tu_new_uniform(ny, 55)};
     for (uint64_t seed = 1;; seed++) {
         assert_true(seed < 1000);
         tu_fill_uniform(t.x, nx, seed * 10);
@@ -225,11 +216,11 @@ static void check_dense(int m, int in, int out, bool relu)
     dense_loss(&t);
     if (relu)
         nb->relu_backward(ny, t.y, dy);
-    float *dx = alloc_nan(nx), *dw = alloc_nan(nw), *db = alloc_nan(out);
+    float *dx = tu_new_nan(nx), *dw = tu_new_nan(nw), *db = tu_new_nan(out);
     nb->gemm(false, true, m, in, out, 1, dy, out, t.w, out, 0, dx, in);    /* dy * w^T */
     nb->gemm(true, false, in, out, m, 1, t.x, in, dy, out, 0, dw, out);    /* x^T * dy */
     nb->bias_grad(m, out, dy, db);
-    float *fx = alloc_nan(nx), *fw = alloc_nan(nw), *fb = alloc_nan(out);
+    float *fx = tu_new_nan(nx), *fw = tu_new_nan(nw), *fb = tu_new_nan(out);
     fd_grad(dense_loss, &t, t.x, nx, h, fx);
     fd_grad(dense_loss, &t, t.w, nw, h, fw);
     fd_grad(dense_loss, &t, t.b, (size_t)out, h, fb);
@@ -267,7 +258,7 @@ static double pool_loss(void *ctx)
 static void check_pool(int n, int h, int w, int c)
 {
     const size_t nx = (size_t)n * h * w * c, ny = (size_t)n * (h / 2) * (w / 2) * c;
-    pool_case t = {n, h, w, c, alloc_nan(nx), alloc_nan(ny), tu_new_uniform(ny, 9),
+    pool_case t = {n, h, w, c, tu_new_nan(nx), tu_new_nan(ny), tu_new_uniform(ny, 9),
                    malloc(ny ? ny : 1)};
     /* distinct values 0.01 apart, in a seeded random order */
     for (size_t i = 0; i < nx; i++)
@@ -280,7 +271,7 @@ static void check_pool(int n, int h, int w, int c)
     for (size_t i = 0; i < nx; i++)
         t.x[i] = (t.x[i] - (float)nx / 2) * 0.01f;
     pool_loss(&t);
-    float *dx = alloc_nan(nx), *fx = alloc_nan(nx);
+    float *dx = tu_new_nan(nx), *fx = tu_new_nan(nx);
     nb->maxpool_backward(n, h, w, c, t.r, t.idx, dx);
     fd_grad(pool_loss, &t, t.x, nx, 1e-3f, fx);
     check("maxpool dx", fx, dx, nx, LIN_TOL);
@@ -322,14 +313,14 @@ static void check_bn(int m, int c)
     const float h = 1e-3f; /* curvature is high when a channel's values are close together */
     const size_t n = (size_t)m * c;
     bn_case t = {m, c, tu_new_uniform(n, 3), tu_new_uniform(c, 4), tu_new_uniform(c, 5),
-                 alloc_nan(n), tu_new_uniform(n, 6), alloc_nan(c), alloc_nan(c),
+                 tu_new_nan(n), tu_new_uniform(n, 6), tu_new_nan(c), tu_new_nan(c),
                  tu_new_uniform(c, 7), tu_new_uniform(c, 8)};
     for (int i = 0; i < c; i++)
         t.gamma[i] = 1 + 0.5f * t.gamma[i]; /* in [0.5, 1.5] */
     bn_loss(&t);
-    float *dx = alloc_nan(n), *dg = alloc_nan(c), *dbeta = alloc_nan(c);
+    float *dx = tu_new_nan(n), *dg = tu_new_nan(c), *dbeta = tu_new_nan(c);
     nb->batchnorm_backward(m, c, t.x, t.r, t.gamma, t.mean, t.invstd, dx, dg, dbeta);
-    float *fx = alloc_nan(n), *fg = alloc_nan(c), *fbeta = alloc_nan(c);
+    float *fx = tu_new_nan(n), *fg = tu_new_nan(c), *fbeta = tu_new_nan(c);
     fd_grad(bn_loss, &t, t.x, n, h, fx);
     fd_grad(bn_loss, &t, t.gamma, (size_t)c, h, fg);
     fd_grad(bn_loss, &t, t.beta, (size_t)c, h, fbeta);
@@ -368,11 +359,11 @@ static void test_mul(void **state)
 {
     (void)state;
     enum { N = 50 };
-    mul_case t = {N, tu_new_uniform(N, 1), tu_new_uniform(N, 2), alloc_nan(N),
+    mul_case t = {N, tu_new_uniform(N, 1), tu_new_uniform(N, 2), tu_new_nan(N),
                   tu_new_uniform(N, 3)};
     for (int i = 0; i < N; i++)
         t.mask[i] = t.mask[i] < 0.4f ? 1 / (1 - 0.3f) : 0; /* keep 70% */
-    float *dx = alloc_nan(N), *fx = alloc_nan(N);
+    float *dx = tu_new_nan(N), *fx = tu_new_nan(N);
     nb->mul(N, t.r, t.mask, dx);
     fd_grad(mul_loss, &t, t.x, N, 1e-2f, fx);
     check("mul dx", fx, dx, N, LIN_TOL);
@@ -415,12 +406,12 @@ static void test_softmax_xent(void **state)
 {
     (void)state;
     enum { N = 4, C = 10 };
-    xent_case t = {N, C, tu_new_uniform(N * C, 21), alloc_nan(N * C), malloc(N)};
+    xent_case t = {N, C, tu_new_uniform(N * C, 21), tu_new_nan(N * C), malloc(N)};
     for (int i = 0; i < N * C; i++)
         t.logits[i] *= 2; /* probabilities stay within [2e-4, 0.9], far from the clip */
     for (int r = 0; r < N; r++)
         t.labels[r] = (uint8_t)(tu_rand_u64(22, r) % C);
-    float *dl = alloc_nan(N * C), *f1 = alloc_nan(N * C), *f2 = alloc_nan(N * C);
+    float *dl = tu_new_nan(N * C), *f1 = tu_new_nan(N * C), *f2 = tu_new_nan(N * C);
     const float loss = nb->softmax_xent(N, C, t.logits, t.labels, t.probs, dl);
     assert_float_equal(loss, xent_exact(&t), 1e-6 * xent_exact(&t));
     for (int i = 0; i < N * C; i++)

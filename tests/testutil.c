@@ -224,6 +224,24 @@ float *tu_new_int(size_t n, uint64_t seed, int lo, int hi)
     return x;
 }
 
+float *tu_new_nan(size_t n)
+{
+    float *x = malloc((n ? n : 1) * sizeof *x);
+    assert_non_null(x);
+    for (size_t i = 0; i < n; i++)
+        x[i] = NAN;
+    return x;
+}
+
+const char *const tu_bench_op_dirs[] = {
+    "conv1/fwd",     "conv1/bwd_d",   "conv1/bwd_w",   "conv2/fwd",     "conv2/bwd_d",
+    "conv2/bwd_w",   "conv2_gemm/fwd", "dense/fwd",    "dense/bwd_d",   "dense/bwd_w",
+    "dense_1/fwd",   "dense_1/bwd_d", "dense_1/bwd_w", "dense_2/fwd",   "dense_2/bwd_d",
+    "dense_2/bwd_w", "pool1/fwd",     "pool1/bwd",     "pool2/fwd",     "pool2/bwd",
+    "relu1/bwd",     "bn0/fwd",       "bn0/bwd",       "bn1/fwd",       "bn1/bwd",
+};
+const int tu_bench_n_op_dirs = (int)(sizeof tu_bench_op_dirs / sizeof tu_bench_op_dirs[0]);
+
 void *tu_read_golden(const char *name, const char *env_var, size_t *len)
 {
     const char *env = getenv(env_var);

@@ -62,6 +62,12 @@ void tu_fill_int(float *x, size_t n, uint64_t seed, int lo, int hi);
 /* malloc'd arrays filled as above (free with free()). */
 float *tu_new_uniform(size_t n, uint64_t seed);
 float *tu_new_int(size_t n, uint64_t seed, int lo, int hi);
+/* n floats, all NaN: outputs that a kernel must overwrite */
+float *tu_new_nan(size_t n);
+
+/* The op/direction pairs the per-operation benchmark measures ("conv1/fwd", ...). */
+extern const char *const tu_bench_op_dirs[];
+extern const int tu_bench_n_op_dirs;
 /* A seeded 64-bit hash of (seed, i), for tests that need more random numbers. */
 uint64_t tu_rand_u64(uint64_t seed, uint64_t i);
 
