@@ -243,7 +243,7 @@ static scnn_model *child_model(const child_cfg *c, int max_batch)
     scnn_model *m = NULL;
     if (scnn_model_create(&m, max_batch, be, c->seed) != SCNN_OK)
         die(1, "cannot create the model: %s", scnn_last_error());
-    printf("threads=%d\nimpl=%s\n", be->threads ? be->threads() : 1,
+    printf("threads=%d\nimpl=%s\n", scnn_backend_threads(be),
            scnn_model_backend_name(m));
     return m;
 }
@@ -970,7 +970,7 @@ static int run_main(const run_opts *o, const char *self)
         const char *why = "";
         if (o->backends && !scnn_list_has(o->backends, be->name))
             continue;
-        if (be->available && !be->available(&why)) {
+        if (!scnn_backend_available(be, &why)) {
             printf("e2e %-8s skipped: %s\n", be->name, why);
             continue;
         }

@@ -741,7 +741,7 @@ static int runner_threads(runner *r, int t)
 {
     set_omp_threads(t);
     switch (r->kind) {
-    case R_BACKEND: return r->be.threads ? r->be.threads() : 1;
+    case R_BACKEND: return scnn_backend_threads(&r->be);
     case R_ONEDNN: return t;
     case R_OPENBLAS: peer_openblas_set_threads(t); return peer_openblas_threads();
     }
@@ -1108,7 +1108,7 @@ static bool setup_runners(bench *B, char *ctx, size_t ctxlen)
         runner *r = &B->runners[i];
         bool listed = o->backends ? scnn_list_has(o->backends, r->name) : true;
         const char *why = "";
-        bool can = r->kind == R_BACKEND   ? !r->orig->available || r->orig->available(&why)
+        bool can = r->kind == R_BACKEND   ? scnn_backend_available(r->orig, &why)
                    : r->kind == R_ONEDNN ? peer_onednn_built(&why)
                                          : peer_openblas_built(&why);
         if (listed && !can) {

@@ -34,9 +34,10 @@ double scnn_conv2d_macs(const scnn_conv2d *d);
 typedef struct scnn_backend {
     const char *name;
     const char *description;
-    /* True when this CPU/build can run it; otherwise *why_not says why (static string). */
+    /* True when this CPU/build can run it; otherwise *why_not says why (static string). NULL:
+     * always. Call through scnn_backend_available. */
     bool (*available)(const char **why_not);
-    /* Threads the backend uses now (1 for single-threaded ones). */
+    /* Threads the backend uses now. NULL: 1. Call through scnn_backend_threads. */
     int (*threads)(void);
     /* Bytes of scratch the convolution ops need for d (0 if none); the caller passes a buffer at
      * least this large, 64-byte aligned, sized once and reused for every step. */
@@ -122,6 +123,11 @@ const scnn_backend *scnn_backend_find(const char *name);  /* NULL if unknown */
 scnn_backend scnn_backend_resolve(const scnn_backend *b);
 /* Names of the ops b leaves to naive, comma-separated, into buf ("" if none). */
 void scnn_backend_fallbacks(const scnn_backend *b, char *buf, size_t len);
+/* b->available (NULL: always, *why_not ""); why_not may be NULL. */
+bool scnn_backend_available(const scnn_backend *b, const char **why_not);
+/* b->threads() (NULL: 1). */
+int scnn_backend_threads(const scnn_backend *b);
+
 /* Picks the backend named by name (NULL, "" or "auto": the fastest available). On failure
  * returns NULL and writes a one-line message (listing the available backends) to err. */
 const scnn_backend *scnn_backend_select(const char *name, char *err, size_t errlen);

@@ -52,10 +52,17 @@ const scnn_backend *scnn_backend_find(const char *name)
     return NULL;
 }
 
-static bool usable(const scnn_backend *b, const char **why)
+bool scnn_backend_available(const scnn_backend *b, const char **why_not)
 {
-    *why = "";
-    return !b->available || b->available(why);
+    const char *unused;
+    why_not = why_not ? why_not : &unused;
+    *why_not = "";
+    return !b->available || b->available(why_not);
+}
+
+int scnn_backend_threads(const scnn_backend *b)
+{
+    return b->threads ? b->threads() : 1;
 }
 
 const scnn_backend *scnn_backend_select(const char *name, char *err, size_t errlen)
@@ -64,7 +71,7 @@ const scnn_backend *scnn_backend_select(const char *name, char *err, size_t errl
     for (int i = 0; i < scnn_backend_count(); i++) {
         const char *why;
         const scnn_backend *b = scnn_backend_at(i);
-        if (usable(b, &why)) {
+        if (scnn_backend_available(b, &why)) {
             strncat(list, list[0] ? ", " : "", sizeof list - strlen(list) - 1);
             strncat(list, b->name, sizeof list - strlen(list) - 1);
         }
@@ -72,7 +79,7 @@ const scnn_backend *scnn_backend_select(const char *name, char *err, size_t errl
     if (!name || !*name || strcmp(name, "auto") == 0) {
         for (int i = scnn_backend_count() - 1; i >= 0; i--) {
             const char *why;
-            if (usable(scnn_backend_at(i), &why))
+            if (scnn_backend_available(scnn_backend_at(i), &why))
                 return scnn_backend_at(i);
         }
         return &scnn_backend_naive; /* naive is always available */
@@ -84,7 +91,7 @@ const scnn_backend *scnn_backend_select(const char *name, char *err, size_t errl
                  list);
         return NULL;
     }
-    if (!usable(b, &why)) {
+    if (!scnn_backend_available(b, &why)) {
         snprintf(err, errlen, "backend '%s' cannot run here: %s; available: %s, auto", name, why,
                  list);
         return NULL;

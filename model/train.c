@@ -650,7 +650,7 @@ static scnn_status run_all(run *r)
     if (o->iterations == 0)
         o->iterations = strcmp(o->dataset, "mnist") == 0 ? 1 : 5;
     snprintf(r->backend_name, sizeof r->backend_name, "%s", o->backend->name);
-    r->threads = o->backend->threads ? o->backend->threads() : 1;
+    r->threads = scnn_backend_threads(o->backend);
 
     size_t n_val_orig = (size_t)llround((double)r->all.n * o->val_split);
     if (r->all.n - n_val_orig == 0)

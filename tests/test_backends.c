@@ -179,7 +179,7 @@ static int backends(scnn_backend out[8])
         const char *why = "";
         if (b == &scnn_backend_naive)
             continue;
-        if (b->available && !b->available(&why)) {
+        if (!scnn_backend_available(b, &why)) {
             print_message("[ skipped  ] backend %s: %s\n", b->name, why);
             continue;
         }
@@ -1110,7 +1110,7 @@ static void test_training_parity(void **state)
     for (int i = 0; i < scnn_backend_count(); i++) {
         const scnn_backend *b = scnn_backend_at(i);
         const char *why = "";
-        if (b == naive || (b->available && !b->available(&why)))
+        if (b == naive || !scnn_backend_available(b, &why))
             continue;
         t0 = scnn_now();
         train(b, &ds, steps, got);

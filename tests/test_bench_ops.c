@@ -233,7 +233,7 @@ static void test_quick_csv(void **state)
     for (int b = 0; b < scnn_backend_count(); b++) {
         const scnn_backend *be = scnn_backend_at(b);
         const char *why;
-        if (be->available && !be->available(&why))
+        if (!scnn_backend_available(be, &why))
             continue;
         int n1 = count_rows(c, be->name, tu_bench_op_dirs[0], 1),
             n2 = count_rows(c, be->name, tu_bench_op_dirs[0], 2);

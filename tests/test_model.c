@@ -152,7 +152,7 @@ static void test_no_allocation_in_steps(void **state)
     for (int b = 0; b < scnn_backend_count(); b++) {
         const scnn_backend *be = scnn_backend_at(b);
         const char *why;
-        if (be->available && !be->available(&why))
+        if (!scnn_backend_available(be, &why))
             continue;
         scnn_model *m;
         assert_int_equal(scnn_model_create(&m, 16, be, 2), SCNN_OK);

@@ -27,8 +27,8 @@ static void test_table(void **state)
     assert_string_equal(nb->name, "naive");
     assert_non_null(nb->description);
     const char *why = "unset";
-    assert_true(nb->available(&why));
-    assert_int_equal(nb->threads(), 1);
+    assert_true(scnn_backend_available(nb, &why));
+    assert_int_equal(scnn_backend_threads(nb), 1);
     scnn_conv2d d = scnn_conv2d_make(250, 14, 14, 64, 64, 4, 4, false, true);
     assert_int_equal(nb->conv2d_workspace(&d), 64 * 64 * sizeof(double));
     char buf[512];

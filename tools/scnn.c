@@ -50,7 +50,7 @@ int cmd_backends(int argc, char **argv)
     for (int i = 0; i < scnn_backend_count(); i++) {
         const scnn_backend *b = scnn_backend_at(i);
         const char *why = "";
-        bool ok = !b->available || b->available(&why);
+        bool ok = scnn_backend_available(b, &why);
         char fb[512];
         scnn_backend_fallbacks(b, fb, sizeof fb);
         printf("%-8s %-13s %s%s\n", b->name, ok ? "available" : "unavailable", b->description,
@@ -59,8 +59,8 @@ int cmd_backends(int argc, char **argv)
             printf("         why not: %s\n", why);
         if (fb[0])
             printf("         uses naive for: %s\n", fb);
-        if (ok && b->threads)
-            printf("         threads: %d\n", b->threads());
+        if (ok)
+            printf("         threads: %d\n", scnn_backend_threads(b));
     }
     return 0;
 }
@@ -302,7 +302,7 @@ int cmd_eval(int argc, char **argv)
     uint8_t *pred = malloc(n);
     double loss, acc;
     scnn_model_evaluate(m, test.images, test.labels, n, &loss, &acc, pred, NULL);
-    int threads = be->threads ? be->threads() : 1;
+    int threads = scnn_backend_threads(be);
     printf("model %s (dataset %s, epoch %d, seed %llu); backend %s, %d thread%s\n", model_path,
            meta.dataset, meta.epoch, (unsigned long long)meta.seed, be->name, threads,
            threads == 1 ? "" : "s");

@@ -77,11 +77,6 @@ bool scnn_avx2_cpu_ok(const char **why_not)
     return true;
 }
 
-static int avx2_threads(void)
-{
-    return 1;
-}
-
 static size_t avx2_conv2d_workspace(const scnn_conv2d *d)
 {
     return scnn_avx2_conv2d_workspace_for(d, 1);
@@ -96,7 +91,6 @@ const scnn_backend scnn_backend_avx2 = {
     .name = "avx2",
     .description = "AVX2+FMA register-blocked implicit-GEMM kernels, one thread",
     .available = scnn_avx2_cpu_ok,
-    .threads = avx2_threads,
     .conv2d_workspace = avx2_conv2d_workspace,
     SCNN_AVX2_OPS,
 };

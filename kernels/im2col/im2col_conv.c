@@ -18,18 +18,6 @@
 /* Regions of the workspace start on 64-byte boundaries. */
 #define ALIGN_FLOATS 16
 
-static bool im2col_available(const char **why_not)
-{
-    if (why_not)
-        *why_not = "";
-    return true;
-}
-
-static int im2col_threads(void)
-{
-    return 1;
-}
-
 static size_t patch_cols(const scnn_conv2d *d)
 {
     return (size_t)d->kh * d->kw * d->c;
@@ -246,8 +234,6 @@ static void conv2d_backward_filter__im2col(const scnn_conv2d *d, const float *x,
 const scnn_backend scnn_backend_im2col = {
     .name = "im2col",
     .description = "im2col/col2im + cache-blocked GEMM in portable C",
-    .available = im2col_available,
-    .threads = im2col_threads,
     .conv2d_workspace = conv2d_workspace__im2col,
     .conv2d_forward = conv2d_forward__im2col,
     .conv2d_backward_data = conv2d_backward_data__im2col,

@@ -14,18 +14,6 @@
 /* Output channels handled per pass, so that accumulators fit on the stack for any k. */
 #define KBLOCK 64
 
-static bool naive_available(const char **why_not)
-{
-    if (why_not)
-        *why_not = "";
-    return true;
-}
-
-static int naive_threads(void)
-{
-    return 1;
-}
-
 /* Backward-filter's double accumulators for one (kh,kw) slice: c*k doubles. */
 static size_t naive_conv2d_workspace(const scnn_conv2d *d)
 {
@@ -448,8 +436,6 @@ static void naive_dropout_mask(size_t count, float p, uint64_t key, float *mask)
 const scnn_backend scnn_backend_naive = {
     .name = "naive",
     .description = "plain loops, the reference",
-    .available = naive_available,
-    .threads = naive_threads,
     .conv2d_workspace = naive_conv2d_workspace,
     .conv2d_forward = naive_conv2d_forward,
     .conv2d_backward_data = naive_conv2d_backward_data,
