@@ -31,7 +31,7 @@ ifeq ($(OPENMP),1)
   LDFLAGS   += -fopenmp
 endif
 
-LIB_SRC := $(wildcard kernels/*.c kernels/naive/*.c kernels/im2col/*.c model/*.c datasets/*.c)
+LIB_SRC := $(wildcard core/*.c kernels/*.c kernels/naive/*.c kernels/im2col/*.c model/*.c datasets/*.c)
 AVX_SRC := $(wildcard kernels/avx2/*.c)
 OMP_SRC := $(if $(filter 1,$(OPENMP)),$(wildcard kernels/omp/*.c))
 # The registry references these backends weakly, which does not pull them out of the archive.
@@ -60,7 +60,7 @@ $(BUILD)/kernels/omp/%.o: kernels/omp/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) $(SIMD_FLAGS) $(OMP_FLAGS) -c $< -o $@
 GIT_REV := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
-$(BUILD)/model/version.o: model/version.c FORCE
+$(BUILD)/core/version.o: core/version.c FORCE
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -DSCNN_GIT_REV='"$(GIT_REV)"' -c $< -o $@
 FORCE:

@@ -31,6 +31,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "core/core.h"
 #include "scnn.h"
 
 #define RSS_LIMIT_MB 4096.0

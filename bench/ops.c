@@ -21,6 +21,7 @@
 #include <omp.h>
 #endif
 
+#include "core/core.h"
 #include "bench/bench_ops.h"
 #include "scnn.h"
 

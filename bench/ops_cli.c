@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/core.h"
 #include "bench/bench_ops.h"
 #include "scnn.h"
 

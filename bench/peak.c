@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdio.h>
 
+#include "core/core.h"
 #include "bench/bench_ops.h"
 #include "scnn.h"
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/core.h"
 #include "scnn.h"
 
 #define AUGMENT_MAX_DEG 10.0

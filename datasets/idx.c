@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "core/core.h"
 #include "scnn.h"
 #include "scnn_png.h"
 

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/core.h"
 #include "scnn_png.h"
 
 typedef struct png_ctx {
@@ -241,60 +242,6 @@ void scnn_image_free(scnn_image *img)
     img->width = img->height = img->channels = 0;
 }
 
-/* Reads a whole regular file of at most SCNN_PNG_MAX_FILE bytes. */
-static scnn_status read_small_file(const char *path, uint8_t **out, size_t *len)
-{
-    *out = NULL;
-    *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return scnn_fail(SCNN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        int e = errno;
-        close(fd);
-        return scnn_fail(SCNN_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        close(fd);
-        return scnn_fail(SCNN_ERR_IO, "%s: not a regular file%s", path,
-                         S_ISDIR(sb.st_mode) ? " (a folder)" : "");
-    }
-    if ((uint64_t)sb.st_size > SCNN_PNG_MAX_FILE) {
-        close(fd);
-        return scnn_fail(SCNN_ERR_SHAPE, "%s: %lld bytes, larger than the %u MiB accepted", path,
-                         (long long)sb.st_size, SCNN_PNG_MAX_FILE >> 20);
-    }
-    size_t cap = (size_t)sb.st_size + 1, n = 0;
-    uint8_t *buf = malloc(cap);
-    if (!buf) {
-        close(fd);
-        return scnn_fail(SCNN_ERR_NOMEM, "%s: out of memory", path);
-    }
-    /* Read to the end even if the file changed size since fstat, up to cap. */
-    for (;;) {
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            int e = errno;
-            free(buf);
-            close(fd);
-            return scnn_fail(SCNN_ERR_IO, "%s: read failed: %s", path, strerror(e));
-        }
-        if (r == 0 || (n += (size_t)r) == cap)
-            break;
-    }
-    close(fd);
-    if (n == cap) {
-        free(buf);
-        return scnn_fail(SCNN_ERR_IO, "%s: the file grew while it was read", path);
-    }
-    *out = buf;
-    *len = n;
-    return SCNN_OK;
-}
-
 scnn_status scnn_png_read(scnn_image *img, const char *path)
 {
     if (img)
@@ -303,7 +250,7 @@ scnn_status scnn_png_read(scnn_image *img, const char *path)
         return scnn_fail(SCNN_ERR_ARG, "scnn_png_read: NULL argument");
     uint8_t *data;
     size_t len;
-    scnn_status st = read_small_file(path, &data, &len);
+    scnn_status st = scnn_read_file(path, SCNN_PNG_MAX_FILE, &data, &len);
     if (st)
         return st;
     st = scnn_png_decode(img, data, len, path);
@@ -379,29 +326,11 @@ scnn_status scnn_png_write_gray8(const char *path, const uint8_t *px, int w, int
     scnn_status st = scnn_png_encode_gray8(px, w, h, &buf, &len);
     if (st)
         return st;
-    /* A hidden temporary beside path (".NAME.tmp.PID"): the tree loader skips hidden files. */
-    char tmp[4200];
-    const char *slash = strrchr(path, '/');
-    int dlen = slash ? (int)(slash - path + 1) : 0;
-    snprintf(tmp, sizeof tmp, "%.*s.%s.tmp.%ld", dlen, path, path + dlen, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        free(buf);
-        return scnn_fail(SCNN_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
-    }
-    bool ok = fwrite(buf, 1, len, f) == len;
-    int e = errno;
-    if (fclose(f) != 0 && ok) {
-        ok = false;
-        e = errno;
-    }
+    /* A hidden temporary beside path: the tree loader skips hidden files. Not fsynced: an
+     * extracted tree is rebuilt from the IDX files. */
+    st = scnn_write_file(path, buf, len, SCNN_WRITE_HIDDEN_TMP);
     free(buf);
-    if (!ok || rename(tmp, path) != 0) {
-        e = ok ? errno : e;
-        unlink(tmp);
-        return scnn_fail(SCNN_ERR_IO, "%s: cannot write: %s", path, strerror(e));
-    }
-    return SCNN_OK;
+    return st;
 }
 
 /* ---- a user's image as the model's input ----------------------------------------------------- */

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/core.h"
 #include "scnn_png.h"
 
 #define TREE_MAX_IMAGES 10000000u
@@ -80,37 +81,6 @@ static bool same_bytes(const char *path, const uint8_t *buf, size_t len)
                 memcmp(have, buf, len) == 0;
     close(fd);
     return same;
-}
-
-/* Writes dir/.NAME.tmp.PID and renames it over dir/NAME: NAME is never half-written. */
-static scnn_status replace_file(const char *dir, const char *name, const uint8_t *buf, size_t len)
-{
-    char path[PATH_MAX], tmp[PATH_MAX];
-    if (!pathf(path, sizeof path, "%s/%s", dir, name) ||
-        !pathf(tmp, sizeof tmp, "%s/.%s.tmp.%ld", dir, name, (long)getpid()))
-        return too_long(dir);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return scnn_fail(SCNN_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
-    size_t done = 0;
-    while (done < len) {
-        ssize_t w = write(fd, buf + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            int e = w < 0 ? errno : ENOSPC;
-            close(fd);
-            unlink(tmp);
-            return scnn_fail(SCNN_ERR_IO, "%s: cannot write: %s", tmp, strerror(e));
-        }
-        done += (size_t)w;
-    }
-    if (close(fd) != 0 || rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return scnn_fail(SCNN_ERR_IO, "%s: cannot write: %s", path, strerror(e));
-    }
-    return SCNN_OK;
 }
 
 /* Removes leftover temporaries (".N.png.tmp.PID") and images in the wrong class folder. */
@@ -182,13 +152,16 @@ scnn_status scnn_png_tree_extract(const scnn_dataset *ds, const char *root, cons
                                                SCNN_IMG_H, &buf, &len);
         if (st)
             return st;
-        char name[32], path[PATH_MAX];
-        snprintf(name, sizeof name, "%zu.png", i);
-        pathf(path, sizeof path, "%s/%s", cdir[label], name);
+        char path[PATH_MAX];
+        if (!pathf(path, sizeof path, "%s/%zu.png", cdir[label], i)) {
+            free(buf);
+            return too_long(cdir[label]);
+        }
         if (same_bytes(path, buf, len)) {
             stats->unchanged++;
         } else {
-            st = replace_file(cdir[label], name, buf, len);
+            /* ".N.png.tmp.PID" beside it, renamed over it: never half-written */
+            st = scnn_write_file(path, buf, len, SCNN_WRITE_HIDDEN_TMP);
             stats->written++;
         }
         free(buf);

@@ -1,4 +1,6 @@
-/* SCNN public API: status codes, data sets, randomness, the model, checkpoints, training. */
+/* SCNN public API: status codes, data sets, the model, checkpoints, training, reports.
+ * The library's internals are in internal headers: core/core.h (support code),
+ * model/model_internal.h, kernels/... */
 #ifndef SCNN_H
 #define SCNN_H
 
@@ -31,8 +33,6 @@ const char *scnn_status_name(scnn_status s);
 /* Functions that return a status other than SCNN_OK leave a one-line message here
  * (thread-local; the last failure wins). */
 const char *scnn_last_error(void);
-/* Sets the message and returns s, so that failures read: return scnn_fail(SCNN_ERR_IO, "..."). */
-scnn_status scnn_fail(scnn_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- data sets (datasets/) ------------------------------------------------------------------ */
 
@@ -53,27 +53,6 @@ void scnn_dataset_dir(char *buf, size_t len, const char *name);
 void scnn_dataset_free(scnn_dataset *ds);
 /* Class names of a data set ("fashion_mnist" or "mnist"). */
 const char *const *scnn_class_names(const char *dataset);
-
-/* ---- randomness (model/rng.c) --------------------------------------------------------------- */
-
-/* Counter-based: the same (seed, purpose, step, index) always gives the same number, whatever
- * the backend, thread count, or where a run was resumed. */
-enum scnn_rng_purpose {
-    SCNN_RNG_INIT = 1,     /* step = parameter index */
-    SCNN_RNG_SPLIT = 2,    /* train/validation split */
-    SCNN_RNG_SHUFFLE = 3,  /* step = epoch */
-    SCNN_RNG_DROPOUT = 4,  /* purpose + layer: step = optimiser step */
-    SCNN_RNG_AUGMENT = 16,
-};
-uint64_t scnn_rng_u64(uint64_t seed, uint64_t purpose, uint64_t step, uint64_t index);
-/* The same number in two parts, for loops over many indices with one (seed, purpose, step):
- * scnn_rng_u64(s, p, t, i) == scnn_rng_at(scnn_rng_key(s, p, t), i). */
-uint64_t scnn_rng_key(uint64_t seed, uint64_t purpose, uint64_t step);
-uint64_t scnn_rng_at(uint64_t key, uint64_t index);
-/* Uniform in [0,1) with 24 random bits. */
-float scnn_rng_uniform(uint64_t seed, uint64_t purpose, uint64_t step, uint64_t index);
-/* perm[0..n) = a seeded random permutation of 0..n-1 (Fisher-Yates). */
-void scnn_rng_permutation(uint32_t *perm, size_t n, uint64_t seed, uint64_t purpose, uint64_t step);
 
 /* ---- the model (model/) --------------------------------------------------------------------- */
 
@@ -242,27 +221,5 @@ scnn_status scnn_augment_dataset(scnn_dataset *out, const scnn_dataset *in, int 
  * history.csv. Without gnuplot ($SCNN_GNUPLOT, else gnuplot on PATH; SCNN_GNUPLOT="" means none),
  * everything but the PNGs is written, a warning printed on stderr, and SCNN_OK returned. */
 scnn_status scnn_report(const char *dir, const char *compare_dir, const char *out_dir);
-
-/* ---- misc ------------------------------------------------------------------------------------ */
-
-/* sha256 of a buffer as 64 hex digits + NUL. */
-void scnn_sha256_hex(const void *data, size_t len, char out[65]);
-/* Strict parsing: the whole string must be a number in range (no sign for u64). */
-bool scnn_parse_long(const char *s, long lo, long hi, long *out);
-bool scnn_parse_u64(const char *s, uint64_t *out);
-bool scnn_parse_double(const char *s, double lo, double hi, double *out);
-/* True when the comma-separated list holds name. */
-bool scnn_list_has(const char *list, const char *name);
-/* mkdir -p */
-scnn_status scnn_mkdirs(const char *path);
-/* Writes a whole file atomically: path.tmp.<pid>, fsync, rename over path, fsync the directory. */
-scnn_status scnn_write_atomic(const char *path, const void *data, size_t len);
-/* A whole text file, NUL-terminated, malloc'd; NULL with errno set when it cannot be read, is
- * larger than max bytes, or holds a NUL byte. */
-char *scnn_read_text(const char *path, size_t max);
-/* The git revision this program was built from ("unknown" outside a checkout). */
-const char *scnn_git_rev(void);
-/* Monotonic wall-clock seconds. */
-double scnn_now(void);
 
 #endif

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "core/core.h"
 #include "scnn.h"
 
 #define CKPT_MAGIC "SCNNCKPT"
@@ -264,43 +265,6 @@ static void serialize(wbuf *w, scnn_model *m, const scnn_ckpt_meta *md, uint64_t
     }
 }
 
-static bool write_all(int fd, const uint8_t *p, size_t len)
-{
-    while (len) {
-        ssize_t got = write(fd, p, len);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got == 0)
-            errno = EIO;
-        if (got <= 0)
-            return false;
-        p += got;
-        len -= (size_t)got;
-    }
-    return true;
-}
-
-/* Makes the rename durable. Filesystems that cannot sync a directory say EINVAL: nothing to do. */
-static scnn_status sync_dir(const char *path)
-{
-    char *copy = strdup(path);
-    if (!copy)
-        return scnn_fail(SCNN_ERR_NOMEM, "%s: out of memory", path);
-    const char *dir = dirname(copy);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int err = 0;
-    if (fd < 0 || (fsync(fd) != 0 && errno != EINVAL && errno != ENOTSUP))
-        err = errno;
-    if (fd >= 0)
-        close(fd);
-    scnn_status st = SCNN_OK;
-    if (err)
-        st = scnn_fail(SCNN_ERR_IO, "%s: saved, but syncing directory %s failed: %s", path, dir,
-                       strerror(err));
-    free(copy);
-    return st;
-}
-
 scnn_status scnn_checkpoint_save(const char *path, scnn_model *m, const scnn_ckpt_meta *meta)
 {
     if (!path || !*path || !m)
@@ -326,40 +290,7 @@ scnn_status scnn_checkpoint_save(const char *path, scnn_model *m, const scnn_ckp
     serialize(&w, m, meta, len);
     put_u32(&w, (uint32_t)crc32_z(0, w.p, len - 4));
 
-    size_t tlen = strlen(path) + 32;
-    char *tmp = malloc(tlen);
-    if (!tmp) {
-        free(w.p);
-        return scnn_fail(SCNN_ERR_NOMEM, "%s: out of memory", path);
-    }
-    snprintf(tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
-
-    const char *what = NULL;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        what = "cannot create";
-    else if (!write_all(fd, w.p, len))
-        what = "cannot write";
-    else if (fsync(fd) != 0)
-        what = "cannot fsync";
-    int err = errno;
-    if (fd >= 0 && close(fd) != 0 && !what) {
-        what = "cannot close";
-        err = errno;
-    }
-    if (!what && rename(tmp, path) != 0) {
-        what = "cannot rename over the target";
-        err = errno;
-    }
-    if (what) {
-        if (fd >= 0)
-            unlink(tmp);
-        st = scnn_fail(SCNN_ERR_IO, "%s: %s (temporary file %s): %s", path, what, tmp,
-                       strerror(err));
-    } else {
-        st = sync_dir(path);
-    }
-    free(tmp);
+    st = scnn_write_atomic(path, w.p, len);
     free(w.p);
     return st;
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/core.h"
 #include "model/model_internal.h"
 
 #define BN_EPS 1e-3f
@@ -72,12 +73,7 @@ static float glorot_limit(const scnn_param *p)
 
 static void *alloc_floats(size_t count)
 {
-    /* 64-byte aligned, zeroed; the size is rounded up as aligned_alloc requires. */
-    size_t bytes = (count * sizeof(float) + 63) & ~(size_t)63;
-    void *p = aligned_alloc(64, bytes ? bytes : 64);
-    if (p)
-        memset(p, 0, bytes);
-    return p;
+    return scnn_alloc_aligned(count * sizeof(float));
 }
 
 static void model_init_weights(scnn_model *m)
@@ -159,7 +155,7 @@ scnn_status scnn_model_create(scnn_model **out, int max_batch, const scnn_backen
     size_t ws2 = m->be.conv2d_workspace ? m->be.conv2d_workspace(&m->conv2) : 0;
     m->ws_bytes = ws1 > ws2 ? ws1 : ws2;
     if (m->ws_bytes) {
-        m->ws = aligned_alloc(64, (m->ws_bytes + 63) & ~(size_t)63);
+        m->ws = scnn_alloc_aligned(m->ws_bytes);
         ok &= m->ws != NULL;
     }
     if (!ok) {

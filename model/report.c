@@ -16,64 +16,30 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/core.h"
 #include "scnn.h"
 #include "scnn_png.h"
 
 #define RPATH 4096
 #define GRID_COLS 8           /* examples per class, and per direction of the confused pair */
 
-/* ---- a growing string ------------------------------------------------------------------------ */
-
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-} sbuf;
-
-__attribute__((format(printf, 2, 3))) static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        size_t room = b->cap - b->len;
-        int n = b->oom ? 0 : vsnprintf(b->p ? b->p + b->len : NULL, room, fmt, ap);
-        va_end(ap);
-        if (b->oom || n < 0)
-            return;
-        if ((size_t)n < room) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap - b->len <= (size_t)n)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = true;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-}
-
 /* A gnuplot double-quoted string: backslash, quote and newline escaped. */
-static void sb_gpstr(sbuf *b, const char *s)
+static void sb_gpstr(scnn_strbuf *b, const char *s)
 {
-    sb_printf(b, "\"");
+    scnn_strbuf_printf(b, "\"");
     for (; *s; s++) {
         if (*s == '"' || *s == '\\')
-            sb_printf(b, "\\%c", *s);
+            scnn_strbuf_printf(b, "\\%c", *s);
         else if (*s == '\n')
-            sb_printf(b, "\\n");
+            scnn_strbuf_printf(b, "\\n");
         else
-            sb_printf(b, "%c", *s);
+            scnn_strbuf_printf(b, "%c", *s);
     }
-    sb_printf(b, "\"");
+    scnn_strbuf_printf(b, "\"");
 }
 
 /* Writes b to dir/name atomically and frees it. */
-static scnn_status sb_save(sbuf *b, const char *dir, const char *name)
+static scnn_status sb_save(scnn_strbuf *b, const char *dir, const char *name)
 {
     char path[RPATH + 64];
     snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -374,18 +340,20 @@ static scnn_status read_result(const char *path, iter_data *it)
 
 static scnn_status read_probs(const char *path, iter_data *it)
 {
-    size_t n = it->n_test * SCNN_CLASSES;
-    it->probs = malloc(n ? n * sizeof(float) : 1);
-    if (!it->probs)
+    size_t n = it->n_test * SCNN_CLASSES, len;
+    uint8_t *data;
+    /* one byte more than expected is enough to tell a longer file */
+    scnn_status st = scnn_read_file(path, n * sizeof(float) + 1, &data, &len);
+    if (st == SCNN_ERR_NOMEM)
         return scnn_fail(SCNN_ERR_NOMEM, "out of memory reading %s", path);
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    if (st == SCNN_ERR_IO)
         return scnn_fail(SCNN_ERR_IO, "cannot read %s: %s", path, strerror(errno));
-    bool ok = fread(it->probs, sizeof(float), n, f) == n && fgetc(f) == EOF;
-    fclose(f);
-    if (!ok)
+    if (st != SCNN_OK || len != n * sizeof(float)) {
+        free(data);
         return scnn_fail(SCNN_ERR_FORMAT, "%s: expected %zu float32 values (n_test %zu x %d)",
                          path, n, it->n_test, SCNN_CLASSES);
+    }
+    it->probs = (float *)data;   /* malloc'd: aligned for float */
     for (size_t i = 0; i < n; i++)
         if (!(it->probs[i] >= 0 && it->probs[i] <= 1.0001f))
             return scnn_fail(SCNN_ERR_FORMAT, "%s: value %zu is %g, not a probability", path, i,
@@ -656,58 +624,58 @@ static const char *base_name(const char *dir)
     return s && s[1] ? s + 1 : dir;
 }
 
-static void gp_header(sbuf *b, const char *name, int w, int h, const char *what)
+static void gp_header(scnn_strbuf *b, const char *name, int w, int h, const char *what)
 {
-    sb_printf(b, "# %s, written by 'scnn report'. Redraw in this folder: gnuplot %s.gp\n", what,
+    scnn_strbuf_printf(b, "# %s, written by 'scnn report'. Redraw in this folder: gnuplot %s.gp\n", what,
               name);
-    sb_printf(b, "set terminal pngcairo size %d,%d noenhanced font 'Sans,12'\n", w, h);
-    sb_printf(b, "set output '%s.png'\nset datafile missing '?'\n", name);
+    scnn_strbuf_printf(b, "set terminal pngcairo size %d,%d noenhanced font 'Sans,12'\n", w, h);
+    scnn_strbuf_printf(b, "set output '%s.png'\nset datafile missing '?'\n", name);
 }
 
-static void dat_num(sbuf *b, double v, double scale)
+static void dat_num(scnn_strbuf *b, double v, double scale)
 {
     if (isfinite(v))
-        sb_printf(b, " %.6g", v * scale);
+        scnn_strbuf_printf(b, " %.6g", v * scale);
     else
-        sb_printf(b, " ?");
+        scnn_strbuf_printf(b, " ?");
 }
 
 /* history.dat: one block per present iteration (epoch loss acc% val_loss val_acc%);
  * kept.dat: the kept epoch's row of each. Returns the block count. */
 static scnn_status write_curve_data(const run_data *r, const char *out)
 {
-    sbuf h = {0}, kd = {0};
-    sb_printf(&h, "# per iteration (blocks in the order of the models present): epoch loss "
+    scnn_strbuf h = {0}, kd = {0};
+    scnn_strbuf_printf(&h, "# per iteration (blocks in the order of the models present): epoch loss "
                   "acc(%%) val_loss val_acc(%%)\n");
-    sb_printf(&kd, "# kept epoch per iteration: epoch loss acc(%%) val_loss val_acc(%%)\n");
+    scnn_strbuf_printf(&kd, "# kept epoch per iteration: epoch loss acc(%%) val_loss val_acc(%%)\n");
     for (int k = 0; k < r->iterations; k++) {
         const iter_data *it = &r->it[k];
         if (!it->present)
             continue;
-        sb_printf(&h, "# model %d\n", k);
+        scnn_strbuf_printf(&h, "# model %d\n", k);
         for (int e = 0; e < it->n_hist; e++) {
             const hist_row *x = &it->hist[e];
-            sb_printf(&h, "%d", x->epoch);
+            scnn_strbuf_printf(&h, "%d", x->epoch);
             dat_num(&h, x->loss, 1);
             dat_num(&h, x->acc, 100);
             dat_num(&h, x->val_loss, 1);
             dat_num(&h, x->val_acc, 100);
-            sb_printf(&h, "\n");
+            scnn_strbuf_printf(&h, "\n");
         }
-        sb_printf(&h, "\n\n");
-        sb_printf(&kd, "# model %d\n", k);
+        scnn_strbuf_printf(&h, "\n\n");
+        scnn_strbuf_printf(&kd, "# model %d\n", k);
         if (it->best_epoch >= 1) {
             const hist_row *x = &it->hist[it->best_epoch - 1];
-            sb_printf(&kd, "%d", x->epoch);
+            scnn_strbuf_printf(&kd, "%d", x->epoch);
             dat_num(&kd, x->loss, 1);
             dat_num(&kd, x->acc, 100);
             dat_num(&kd, x->val_loss, 1);
             dat_num(&kd, x->val_acc, 100);
-            sb_printf(&kd, "\n");
+            scnn_strbuf_printf(&kd, "\n");
         } else {
-            sb_printf(&kd, "? ? ? ? ?\n");
+            scnn_strbuf_printf(&kd, "? ? ? ? ?\n");
         }
-        sb_printf(&kd, "\n\n");
+        scnn_strbuf_printf(&kd, "\n\n");
     }
     scnn_status st = sb_save(&h, out, "history.dat");
     scnn_status st2 = sb_save(&kd, out, "kept.dat");
@@ -717,8 +685,8 @@ static scnn_status write_curve_data(const run_data *r, const char *out)
 /* compare.dat: the other run's mean over its iterations per epoch (those that reached it). */
 static scnn_status write_compare_data(const run_data *c, const char *out)
 {
-    sbuf b = {0};
-    sb_printf(&b, "# %s: mean over its iterations: epoch loss acc(%%) val_loss val_acc(%%) "
+    scnn_strbuf b = {0};
+    scnn_strbuf_printf(&b, "# %s: mean over its iterations: epoch loss acc(%%) val_loss val_acc(%%) "
                   "models\n", c->dir);
     int max_e = 0;
     for (int k = 0; k < c->iterations; k++)
@@ -737,12 +705,12 @@ static scnn_status write_compare_data(const run_data *c, const char *out)
             s[3] += it->hist[e].val_acc;
             n++;
         }
-        sb_printf(&b, "%d", e + 1);
+        scnn_strbuf_printf(&b, "%d", e + 1);
         dat_num(&b, s[0] / n, 1);
         dat_num(&b, s[1] / n, 100);
         dat_num(&b, s[2] / n, 1);
         dat_num(&b, s[3] / n, 100);
-        sb_printf(&b, " %d\n", n);
+        scnn_strbuf_printf(&b, " %d\n", n);
     }
     return sb_save(&b, out, "compare.dat");
 }
@@ -756,12 +724,12 @@ static int max_epochs(const run_data *r)
     return m;
 }
 
-static void gp_epoch_axis(sbuf *b, int max_e, double pad)
+static void gp_epoch_axis(scnn_strbuf *b, int max_e, double pad)
 {
-    sb_printf(b, "set xlabel 'epoch'\nset xrange [%g:%g]\n", 1 - pad,
+    scnn_strbuf_printf(b, "set xlabel 'epoch'\nset xrange [%g:%g]\n", 1 - pad,
               (max_e > 1 ? max_e : 2) + pad);
     if (max_e <= 20)
-        sb_printf(b, "set xtics 1\n");
+        scnn_strbuf_printf(b, "set xtics 1\n");
 }
 
 /* loss.gp or accuracy.gp: every model's training (dashed) and validation (solid) curves. */
@@ -770,22 +738,22 @@ static scnn_status write_curves_gp(const run_data *r, const run_data *cmp, const
 {
     const char *name = acc ? "accuracy" : "loss";
     int col_t = acc ? 3 : 2, col_v = acc ? 5 : 4;
-    sbuf b = {0};
+    scnn_strbuf b = {0};
     gp_header(&b, name, 1400, 760, acc ? "Accuracy per epoch" : "Loss per epoch");
     char title[1024];
     snprintf(title, sizeof title, "%s, protocol %s: %s per epoch, %d model%s (training dashed, "
                                   "validation solid)",
              dataset_title(r->dataset), r->protocol, name, r->n_present,
              r->n_present == 1 ? "" : "s");
-    sb_printf(&b, "set title ");
+    scnn_strbuf_printf(&b, "set title ");
     sb_gpstr(&b, title);
-    sb_printf(&b, "\nset ylabel '%s'\n",
+    scnn_strbuf_printf(&b, "\nset ylabel '%s'\n",
               acc ? "accuracy (%)" : "loss (categorical cross-entropy, nats)");
     int max_e = max_epochs(r);
     if (cmp && max_epochs(cmp) > max_e)
         max_e = max_epochs(cmp);
     gp_epoch_axis(&b, max_e, 0);
-    sb_printf(&b, "set grid\nset key outside right top spacing 1.2 box opaque\n"
+    scnn_strbuf_printf(&b, "set grid\nset key outside right top spacing 1.2 box opaque\n"
                   "set style line 100 lc rgb 'gray50' lw 2\nplot \\\n");
     int blk = 0;
     for (int k = 0; k < r->iterations; k++) {
@@ -796,14 +764,14 @@ static scnn_status write_curves_gp(const run_data *r, const run_data *cmp, const
         char t[256];
         snprintf(t, sizeof t, "model %d (seed %llu)%s", k, r->seed + (unsigned long long)k,
                  it->finished ? "" : ", unfinished");
-        sb_printf(&b, "  'history.dat' index %d using 1:%d with lines lw 2 dt 1 lc rgb '%s' "
+        scnn_strbuf_printf(&b, "  'history.dat' index %d using 1:%d with lines lw 2 dt 1 lc rgb '%s' "
                       "title ", blk, col_v, c);
         sb_gpstr(&b, t);
-        sb_printf(&b, ", \\\n  'history.dat' index %d using 1:%d with lines lw 2 dt 2 "
+        scnn_strbuf_printf(&b, ", \\\n  'history.dat' index %d using 1:%d with lines lw 2 dt 2 "
                       "lc rgb '%s' notitle, \\\n", blk, col_t, c);
-        sb_printf(&b, "  'kept.dat' index %d using 1:%d with points pt 7 ps 1.6 lc rgb '%s' "
+        scnn_strbuf_printf(&b, "  'kept.dat' index %d using 1:%d with points pt 7 ps 1.6 lc rgb '%s' "
                       "notitle, \\\n", blk, col_v, c);
-        sb_printf(&b, "  'kept.dat' index %d using 1:%d with points pt 6 ps 1.6 lw 2 lc rgb '%s' "
+        scnn_strbuf_printf(&b, "  'kept.dat' index %d using 1:%d with points pt 6 ps 1.6 lw 2 lc rgb '%s' "
                       "notitle, \\\n", blk, col_t, c);
         blk++;
     }
@@ -811,17 +779,17 @@ static scnn_status write_curves_gp(const run_data *r, const run_data *cmp, const
         char t[600];
         snprintf(t, sizeof t, "%.200s (%s): mean of %d, validation", base_name(cmp->dir),
                  cmp->protocol, cmp->n_present);
-        sb_printf(&b, "  'compare.dat' using 1:%d with lines lw 4 dt 1 lc rgb 'black' title ",
+        scnn_strbuf_printf(&b, "  'compare.dat' using 1:%d with lines lw 4 dt 1 lc rgb 'black' title ",
                   col_v);
         sb_gpstr(&b, t);
         snprintf(t, sizeof t, "%.200s (%s): mean of %d, training", base_name(cmp->dir),
                  cmp->protocol, cmp->n_present);
-        sb_printf(&b, ", \\\n  'compare.dat' using 1:%d with lines lw 4 dt 2 lc rgb 'black' "
+        scnn_strbuf_printf(&b, ", \\\n  'compare.dat' using 1:%d with lines lw 4 dt 2 lc rgb 'black' "
                       "title ", col_t);
         sb_gpstr(&b, t);
-        sb_printf(&b, ", \\\n");
+        scnn_strbuf_printf(&b, ", \\\n");
     }
-    sb_printf(&b, "  NaN with lines ls 100 dt 1 title 'validation', \\\n"
+    scnn_strbuf_printf(&b, "  NaN with lines ls 100 dt 1 title 'validation', \\\n"
                   "  NaN with lines ls 100 dt 2 title 'training', \\\n"
                   "  NaN with points pt 7 ps 1.6 lc rgb 'gray50' title 'kept epoch (validation)', "
                   "\\\n  NaN with points pt 6 ps 1.6 lw 2 lc rgb 'gray50' title 'kept epoch "
@@ -839,37 +807,37 @@ static scnn_status write_train_vs_val_gp(const run_data *r, const char *out, int
         k++;
     *model = k;
     const iter_data *it = &r->it[k];
-    sbuf b = {0};
+    scnn_strbuf b = {0};
     gp_header(&b, "train_vs_val", 1500, 620, "Training against validation, one model");
     char title[512];
     snprintf(title, sizeof title, "%s, model %d (seed %llu): training against validation%s",
              dataset_title(r->dataset), k, r->seed + (unsigned long long)k,
              it->finished ? "" : " (unfinished)");
-    sb_printf(&b, "set multiplot layout 1,2 title ");
+    scnn_strbuf_printf(&b, "set multiplot layout 1,2 title ");
     sb_gpstr(&b, title);
-    sb_printf(&b, " font ',14'\n");
+    scnn_strbuf_printf(&b, " font ',14'\n");
     gp_epoch_axis(&b, it->n_hist, 0.5);
-    sb_printf(&b, "set grid\nset key at screen 0.5, screen 0.03 center horizontal\n"
+    scnn_strbuf_printf(&b, "set grid\nset key at screen 0.5, screen 0.03 center horizontal\n"
                   "set bmargin 7\n");
     if (it->best_epoch >= 1)
-        sb_printf(&b, "set arrow 1 from %d, graph 0 to %d, graph 1 nohead dt 3 lw 2 lc rgb "
+        scnn_strbuf_printf(&b, "set arrow 1 from %d, graph 0 to %d, graph 1 nohead dt 3 lw 2 lc rgb "
                       "'gray30'\n", it->best_epoch, it->best_epoch);
     for (int pass = 0; pass < 2; pass++) {
         int ct = pass ? 3 : 2, cv = pass ? 5 : 4;
         if (pass)
-            sb_printf(&b, "unset key\n");
-        sb_printf(&b, "set title '%s'\nset ylabel '%s'\n", pass ? "accuracy" : "loss",
+            scnn_strbuf_printf(&b, "unset key\n");
+        scnn_strbuf_printf(&b, "set title '%s'\nset ylabel '%s'\n", pass ? "accuracy" : "loss",
                   pass ? "accuracy (%)" : "loss (categorical cross-entropy, nats)");
-        sb_printf(&b, "plot 'history.dat' index 0 using 1:%d with linespoints lw 2 pt 6 "
+        scnn_strbuf_printf(&b, "plot 'history.dat' index 0 using 1:%d with linespoints lw 2 pt 6 "
                       "lc rgb '#1f77b4' title 'training', \\\n"
                       "     'history.dat' index 0 using 1:%d with linespoints lw 2 pt 7 "
                       "lc rgb '#ff7f0e' title 'validation'", ct, cv);
         if (it->best_epoch >= 1)
-            sb_printf(&b, ", \\\n     NaN with lines dt 3 lw 2 lc rgb 'gray30' title "
+            scnn_strbuf_printf(&b, ", \\\n     NaN with lines dt 3 lw 2 lc rgb 'gray30' title "
                           "'kept epoch (%d)'", it->best_epoch);
-        sb_printf(&b, "\n");
+        scnn_strbuf_printf(&b, "\n");
     }
-    sb_printf(&b, "unset multiplot\n");
+    scnn_strbuf_printf(&b, "unset multiplot\n");
     return sb_save(&b, out, "train_vs_val.gp");
 }
 
@@ -878,41 +846,41 @@ static scnn_status write_confusion_gp(const run_data *r, const scnn_class_report
                                       const preds *pr, const char *out)
 {
     const char *const *names = scnn_class_names(r->dataset);
-    sbuf d = {0}, b = {0};
-    sb_printf(&d, "# predicted true count fraction_of_true_class (rows: true class)\n");
+    scnn_strbuf d = {0}, b = {0};
+    scnn_strbuf_printf(&d, "# predicted true count fraction_of_true_class (rows: true class)\n");
     for (int t = 0; t < SCNN_CLASSES; t++) {
         uint32_t row = 0;
         for (int p = 0; p < SCNN_CLASSES; p++)
             row += cr->confusion[t][p];
         for (int p = 0; p < SCNN_CLASSES; p++)
-            sb_printf(&d, "%d %d %u %.6f\n", p, t, cr->confusion[t][p],
+            scnn_strbuf_printf(&d, "%d %d %u %.6f\n", p, t, cr->confusion[t][p],
                       row ? (double)cr->confusion[t][p] / row : 0.0);
-        sb_printf(&d, "\n");
+        scnn_strbuf_printf(&d, "\n");
     }
     gp_header(&b, "confusion", 1100, 950, "Confusion matrix of the test set");
     char title[512];
     snprintf(title, sizeof title, "%s test set: confusion matrix, %s\n%zu images, accuracy "
                                   "%.2f%%",
              dataset_title(r->dataset), pr->source, pr->n, 100 * cr->accuracy);
-    sb_printf(&b, "set title ");
+    scnn_strbuf_printf(&b, "set title ");
     sb_gpstr(&b, title);
-    sb_printf(&b, "\nset xlabel 'predicted class'\nset ylabel 'true class'\n"
+    scnn_strbuf_printf(&b, "\nset xlabel 'predicted class'\nset ylabel 'true class'\n"
                   "set xrange [-0.5:9.5]\nset yrange [9.5:-0.5]\nset size ratio -1\n"
                   "set tics scale 0\nset cbrange [0:1]\n"
                   "set cblabel 'fraction of the true class (row)'\n"
                   "set palette defined (0 'white', 0.02 '#fff5eb', 0.1 '#fdae6b', "
                   "0.4 '#e6550d', 1 '#7f2704')\n");
     for (int axis = 0; axis < 2; axis++) {
-        sb_printf(&b, "set %s (", axis ? "ytics" : "xtics");
+        scnn_strbuf_printf(&b, "set %s (", axis ? "ytics" : "xtics");
         for (int c = 0; c < SCNN_CLASSES; c++) {
             char l[64];
             snprintf(l, sizeof l, "%s (%d)", names[c], c);
             sb_gpstr(&b, l);
-            sb_printf(&b, " %d%s", c, c + 1 < SCNN_CLASSES ? ", " : ")");
+            scnn_strbuf_printf(&b, " %d%s", c, c + 1 < SCNN_CLASSES ? ", " : ")");
         }
-        sb_printf(&b, "%s\n", axis ? "" : " rotate by 35 right");
+        scnn_strbuf_printf(&b, "%s\n", axis ? "" : " rotate by 35 right");
     }
-    sb_printf(&b, "plot 'confusion.dat' using 1:2:4 with image notitle, \\\n"
+    scnn_strbuf_printf(&b, "plot 'confusion.dat' using 1:2:4 with image notitle, \\\n"
                   "     '' using 1:2:($4 >= 0.45 ? sprintf('%%d', $3) : '') with labels "
                   "tc rgb 'white' font ',13' notitle, \\\n"
                   "     '' using 1:2:($4 < 0.45 && $3 > 0 ? sprintf('%%d', $3) : '') with labels "
@@ -945,7 +913,7 @@ static scnn_status write_grid_gp(const char *out, const char *name, const char *
     int mw = cols * cw, mh = rows * ch;
     uint8_t *cell_of = malloc((size_t)mw * mh * sizeof *cell_of);
     int *which = malloc((size_t)mw * mh * sizeof *which);
-    sbuf d = {0}, b = {0};
+    scnn_strbuf d = {0}, b = {0};
     if (!cell_of || !which) {
         free(cell_of);
         free(which);
@@ -959,7 +927,7 @@ static scnn_status write_grid_gp(const char *out, const char *name, const char *
                 cell_of[at] = 1;
                 which[at] = i;
             }
-    sb_printf(&d, "# %d test images of 28x28 pixels (0..255) in a %d x %d grid; NaN: blank\n",
+    scnn_strbuf_printf(&d, "# %d test images of 28x28 pixels (0..255) in a %d x %d grid; NaN: blank\n",
               n, cols, rows);
     for (int y = 0; y < mh; y++)
         for (int x = 0; x < mw; x++) {
@@ -967,43 +935,43 @@ static scnn_status write_grid_gp(const char *out, const char *name, const char *
             if (cell_of[at]) {
                 const grid_cell *g = &cells[which[at]];
                 int py = y - g->row * ch, px = x - g->col * cw;
-                sb_printf(&d, "%u", test->images[g->img * SCNN_PIXELS + py * SCNN_IMG_W + px]);
+                scnn_strbuf_printf(&d, "%u", test->images[g->img * SCNN_PIXELS + py * SCNN_IMG_W + px]);
             } else {
-                sb_printf(&d, "NaN");
+                scnn_strbuf_printf(&d, "NaN");
             }
-            sb_printf(&d, "%c", x + 1 < mw ? ' ' : '\n');
+            scnn_strbuf_printf(&d, "%c", x + 1 < mw ? ' ' : '\n');
         }
     free(cell_of);
     free(which);
     gp_header(&b, name, w, h, "Test images with labels");
-    sb_printf(&b, "set title ");
+    scnn_strbuf_printf(&b, "set title ");
     sb_gpstr(&b, title);
-    sb_printf(&b, " font ',14'\nset size ratio -1\nset xrange [-3:%d]\nset yrange [%d:-2]\n"
+    scnn_strbuf_printf(&b, " font ',14'\nset size ratio -1\nset xrange [-3:%d]\nset yrange [%d:-2]\n"
                   "unset xtics\nunset border\nset ytics scale 0 font ',13'\nset lmargin 24\n"
                   "set palette gray\nset cbrange [0:255]\nunset colorbox\n",
               cols * cw - 3, rows * ch - 2);
-    sb_printf(&b, "set ytics (");
+    scnn_strbuf_printf(&b, "set ytics (");
     for (int rr = 0; rr < rows; rr++) {
         sb_gpstr(&b, row_labels[rr]);
-        sb_printf(&b, " %d%s", rr * ch + SCNN_IMG_H / 2, rr + 1 < rows ? ", " : ")\n");
+        scnn_strbuf_printf(&b, " %d%s", rr * ch + SCNN_IMG_H / 2, rr + 1 < rows ? ", " : ")\n");
     }
     if (n > 0) {
         for (int i = 0; i < n; i++) {
             int x0 = cells[i].col * cw, y0 = cells[i].row * ch;
-            sb_printf(&b, "set label %d ", i + 1);
+            scnn_strbuf_printf(&b, "set label %d ", i + 1);
             sb_gpstr(&b, cells[i].label);
-            sb_printf(&b, " at %g,%d center front font ',11' tc rgb '%s'\n",
+            scnn_strbuf_printf(&b, " at %g,%d center front font ',11' tc rgb '%s'\n",
                       x0 + (SCNN_IMG_W - 1) / 2.0, y0 + SCNN_IMG_H + 3,
                       cells[i].wrong ? "#d00000" : "black");
             if (cells[i].wrong)
-                sb_printf(&b, "set object %d rect from %g,%g to %g,%g fs empty border "
+                scnn_strbuf_printf(&b, "set object %d rect from %g,%g to %g,%g fs empty border "
                               "lc rgb '#d00000' lw 3 front\n",
                           i + 1, x0 - 1.0, y0 - 1.0, x0 + SCNN_IMG_W + 0.0,
                           y0 + SCNN_IMG_H + 0.0);
         }
-        sb_printf(&b, "plot '%s.dat' matrix using 1:2:3 with image notitle\n", name);
+        scnn_strbuf_printf(&b, "plot '%s.dat' matrix using 1:2:3 with image notitle\n", name);
     } else {
-        sb_printf(&b, "set label 1 'no images to show' at screen 0.5,0.5 center\n"
+        scnn_strbuf_printf(&b, "set label 1 'no images to show' at screen 0.5,0.5 center\n"
                       "plot NaN notitle\n");
     }
     char file[64];
@@ -1214,46 +1182,46 @@ static scnn_status run_gnuplots(const char *gp, const char *dir, const char *con
 
 /* ---- report.md ------------------------------------------------------------------------------- */
 
-static void md_pct_pm(sbuf *b, double m, double sd)
+static void md_pct_pm(scnn_strbuf *b, double m, double sd)
 {
-    sb_printf(b, "%.2f%% ± %.2f%%", 100 * m, 100 * sd);
+    scnn_strbuf_printf(b, "%.2f%% ± %.2f%%", 100 * m, 100 * sd);
 }
 
 static bool reduced_run(const run_data *r, char *why, size_t len)
 {
     bool mnist = strcmp(r->dataset, "mnist") == 0;
-    sbuf b = {0};
+    scnn_strbuf b = {0};
     if (r->epochs != 80)
-        sb_printf(&b, "%d epochs instead of 80; ", r->epochs);
+        scnn_strbuf_printf(&b, "%d epochs instead of 80; ", r->epochs);
     if (r->limit)
-        sb_printf(&b, "%lld training originals instead of 60,000; ", r->limit);
+        scnn_strbuf_printf(&b, "%lld training originals instead of 60,000; ", r->limit);
     if (r->test_limit && r->test_limit < 10000)
-        sb_printf(&b, "%lld test images instead of 10,000; ", r->test_limit);
+        scnn_strbuf_printf(&b, "%lld test images instead of 10,000; ", r->test_limit);
     if (r->augment != 2)
-        sb_printf(&b, "%d augmented cop%s instead of 2; ", r->augment,
+        scnn_strbuf_printf(&b, "%d augmented cop%s instead of 2; ", r->augment,
                   r->augment == 1 ? "y" : "ies");
     if (r->iterations != (mnist ? 1 : 5))
-        sb_printf(&b, "%d models instead of %d; ", r->iterations, mnist ? 1 : 5);
+        scnn_strbuf_printf(&b, "%d models instead of %d; ", r->iterations, mnist ? 1 : 5);
     if (r->batch != 250)
-        sb_printf(&b, "batch %d instead of 250; ", r->batch);
+        scnn_strbuf_printf(&b, "batch %d instead of 250; ", r->batch);
     if (r->n_finished < r->iterations)
-        sb_printf(&b, "only %d of %d models finished; ", r->n_finished, r->iterations);
+        scnn_strbuf_printf(&b, "only %d of %d models finished; ", r->n_finished, r->iterations);
     bool reduced = b.len > 0;
     snprintf(why, len, "%.*s", b.len > 2 ? (int)b.len - 2 : 0, b.p ? b.p : "");
     free(b.p);
     return reduced;
 }
 
-static void md_images(sbuf *b, bool drawn, const char *alt, const char *png)
+static void md_images(scnn_strbuf *b, bool drawn, const char *alt, const char *png)
 {
     if (drawn)
-        sb_printf(b, "![%s](%s)\n\n", alt, png);
+        scnn_strbuf_printf(b, "![%s](%s)\n\n", alt, png);
     else
-        sb_printf(b, "*(%s not drawn: gnuplot was not found; %s.gp and its data are here)*\n\n",
+        scnn_strbuf_printf(b, "*(%s not drawn: gnuplot was not found; %s.gp and its data are here)*\n\n",
                   png, alt);
 }
 
-static void write_markdown(sbuf *b, const run_data *r, const run_data *c,
+static void write_markdown(scnn_strbuf *b, const run_data *r, const run_data *c,
                            const scnn_class_report *cr,
                            const preds *pr, const pair_info *pi, bool plots, long trainable,
                            int tvv_model)
@@ -1262,59 +1230,59 @@ static void write_markdown(sbuf *b, const run_data *r, const run_data *c,
     bool mnist = strcmp(r->dataset, "mnist") == 0;
     const char *const *names = scnn_class_names(r->dataset);
     int nf = r->n_finished;
-    sb_printf(b, "# %s: the simple CNN, protocol %s\n\n", dsn, r->protocol);
-    sb_printf(b, "Run folder `%s`", r->dir);
+    scnn_strbuf_printf(b, "# %s: the simple CNN, protocol %s\n\n", dsn, r->protocol);
+    scnn_strbuf_printf(b, "Run folder `%s`", r->dir);
     if (r->git_rev[0])
-        sb_printf(b, ", built from `%s`", r->git_rev);
-    sb_printf(b, "; report written by `scnn report`.\n\n");
+        scnn_strbuf_printf(b, ", built from `%s`", r->git_rev);
+    scnn_strbuf_printf(b, "; report written by `scnn report`.\n\n");
     if (nf < r->iterations || !r->has_summary) {
-        sb_printf(b, "> **Unfinished run:** %d of %d models %s finished (result.txt)", nf,
+        scnn_strbuf_printf(b, "> **Unfinished run:** %d of %d models %s finished (result.txt)", nf,
                   r->iterations, nf == 1 ? "has" : "have");
         if (r->n_present > nf)
-            sb_printf(b, "; %d more %s reported from history.csv alone (curves, best epoch so "
+            scnn_strbuf_printf(b, "; %d more %s reported from history.csv alone (curves, best epoch so "
                          "far), not in the test figures", r->n_present - nf,
                       r->n_present - nf == 1 ? "is" : "are");
-        sb_printf(b, ". %s\n\n", r->has_summary ? "summary.json describes other iterations: the "
+        scnn_strbuf_printf(b, ". %s\n\n", r->has_summary ? "summary.json describes other iterations: the "
                                                   "figures below are computed from the "
                                                   "iterations' result.txt."
                                                 : "No summary.json yet: the figures below are "
                                                   "computed from the iterations' result.txt.");
     }
 
-    sb_printf(b, "## Results\n\n");
+    scnn_strbuf_printf(b, "## Results\n\n");
     if (nf == 0) {
-        sb_printf(b, "No model has finished yet, so there are no test figures.\n\n");
+        scnn_strbuf_printf(b, "No model has finished yet, so there are no test figures.\n\n");
     } else {
-        sb_printf(b, "| %s | loss | accuracy |\n|---|---|---|\n", dsn);
-        sb_printf(b, "| test (mean ± std of %d model%s) | %.4f ± %.4f | ", nf, nf == 1 ? "" : "s",
+        scnn_strbuf_printf(b, "| %s | loss | accuracy |\n|---|---|---|\n", dsn);
+        scnn_strbuf_printf(b, "| test (mean ± std of %d model%s) | %.4f ± %.4f | ", nf, nf == 1 ? "" : "s",
                   r->mean_test_loss, r->std_test_loss);
         md_pct_pm(b, r->mean_test_acc, r->std_test_acc);
-        sb_printf(b, " |\n| training, at the kept epoch (mean) | %.4f | %.2f%% |\n",
+        scnn_strbuf_printf(b, " |\n| training, at the kept epoch (mean) | %.4f | %.2f%% |\n",
                   r->mean_train_loss, 100 * r->mean_train_acc);
-        sb_printf(b, "| validation, at the kept epoch (mean) | %.4f | %.2f%% |\n",
+        scnn_strbuf_printf(b, "| validation, at the kept epoch (mean) | %.4f | %.2f%% |\n",
                   r->mean_val_loss, 100 * r->mean_val_acc);
         if (r->has_ensemble)
-            sb_printf(b, "| test, ensemble (mean of the %d models' probabilities) | %.4f | "
+            scnn_strbuf_printf(b, "| test, ensemble (mean of the %d models' probabilities) | %.4f | "
                          "%.2f%% |\n", nf, r->ens_loss, 100 * r->ens_acc);
-        sb_printf(b, "\nKept epoch (%s), mean over the models: %.1f of %d.\n\n",
+        scnn_strbuf_printf(b, "\nKept epoch (%s), mean over the models: %.1f of %d.\n\n",
                   strcmp(r->select, "val_acc") == 0 ? "highest validation accuracy"
                                                     : "lowest validation loss",
                   r->mean_best_epoch, r->epochs);
     }
 
-    sb_printf(b, "### Beside the seed's published figures\n\n");
+    scnn_strbuf_printf(b, "### Beside the seed's published figures\n\n");
     char why[512];
     if (reduced_run(r, why, sizeof why))
-        sb_printf(b, "This run is smaller than the seed's (%s): its figures are not comparable "
+        scnn_strbuf_printf(b, "This run is smaller than the seed's (%s): its figures are not comparable "
                      "with the seed's.\n\n", why);
-    sb_printf(b, "| | seed: loss | seed: accuracy | this run: loss | this run: accuracy |\n"
+    scnn_strbuf_printf(b, "| | seed: loss | seed: accuracy | this run: loss | this run: accuracy |\n"
                  "|---|---|---|---|---|\n");
     if (mnist) {
-        sb_printf(b, "| MNIST test | 0.0248 | 99.43%% | ");
+        scnn_strbuf_printf(b, "| MNIST test | 0.0248 | 99.43%% | ");
         if (nf)
-            sb_printf(b, "%.4f | %.2f%% |\n", r->mean_test_loss, 100 * r->mean_test_acc);
+            scnn_strbuf_printf(b, "%.4f | %.2f%% |\n", r->mean_test_loss, 100 * r->mean_test_acc);
         else
-            sb_printf(b, "– | – |\n");
+            scnn_strbuf_printf(b, "– | – |\n");
     } else {
         static const char *const rows[] = {"test (mean of 5)", "training (at kept epoch, mean)",
                                            "validation (same)"};
@@ -1323,156 +1291,156 @@ static void write_markdown(sbuf *b, const run_data *r, const run_data *c,
         double ours_l[] = {r->mean_test_loss, r->mean_train_loss, r->mean_val_loss};
         double ours_a[] = {r->mean_test_acc, r->mean_train_acc, r->mean_val_acc};
         for (int i = 0; i < 3; i++) {
-            sb_printf(b, "| Fashion-MNIST %s | %s | %s | ", rows[i], seed_l[i], seed_a[i]);
+            scnn_strbuf_printf(b, "| Fashion-MNIST %s | %s | %s | ", rows[i], seed_l[i], seed_a[i]);
             if (nf)
-                sb_printf(b, "%.4f | %.2f%% |\n", ours_l[i], 100 * ours_a[i]);
+                scnn_strbuf_printf(b, "%.4f | %.2f%% |\n", ours_l[i], 100 * ours_a[i]);
             else
-                sb_printf(b, "– | – |\n");
+                scnn_strbuf_printf(b, "– | – |\n");
         }
-        sb_printf(b, "| Fashion-MNIST test, later re-run of the seed's notebook | 0.2190 | "
+        scnn_strbuf_printf(b, "| Fashion-MNIST test, later re-run of the seed's notebook | 0.2190 | "
                      "93.27%% (± 0.17%%) | | |\n");
     }
-    sb_printf(b, "\nThe seed's figures are from SPEC.md section 3 (Keras 2 / TensorFlow, 80 "
+    scnn_strbuf_printf(b, "\nThe seed's figures are from SPEC.md section 3 (Keras 2 / TensorFlow, 80 "
                  "epochs, 5 models, protocol \"seed\": its validation is optimistic, as about "
                  "96%% of its validation images have an augmented sibling in training).\n\n");
 
-    sb_printf(b, "## Settings\n\n| setting | value |\n|---|---|\n");
-    sb_printf(b, "| data set | %s (`%s`) |\n", dsn, r->data_path);
-    sb_printf(b, "| protocol | %s |\n", r->protocol);
-    sb_printf(b, "| models (iterations) | %d, seeds %llu..%llu |\n", r->iterations, r->seed,
+    scnn_strbuf_printf(b, "## Settings\n\n| setting | value |\n|---|---|\n");
+    scnn_strbuf_printf(b, "| data set | %s (`%s`) |\n", dsn, r->data_path);
+    scnn_strbuf_printf(b, "| protocol | %s |\n", r->protocol);
+    scnn_strbuf_printf(b, "| models (iterations) | %d, seeds %llu..%llu |\n", r->iterations, r->seed,
               r->seed + (unsigned long long)r->iterations - 1);
-    sb_printf(b, "| epochs | %d%s |\n", r->epochs, r->patience ? "" : " (no early stop)");
+    scnn_strbuf_printf(b, "| epochs | %d%s |\n", r->epochs, r->patience ? "" : " (no early stop)");
     if (r->patience)
-        sb_printf(b, "| patience | %d epochs without improvement |\n", r->patience);
-    sb_printf(b, "| batch size | %d |\n", r->batch);
-    sb_printf(b, "| augmentation | %d cop%s per training image (rotation ±10°, horizontal "
+        scnn_strbuf_printf(b, "| patience | %d epochs without improvement |\n", r->patience);
+    scnn_strbuf_printf(b, "| batch size | %d |\n", r->batch);
+    scnn_strbuf_printf(b, "| augmentation | %d cop%s per training image (rotation ±10°, horizontal "
                  "flip) |\n", r->augment, r->augment == 1 ? "y" : "ies");
-    sb_printf(b, "| selection | the epoch with the %s |\n",
+    scnn_strbuf_printf(b, "| selection | the epoch with the %s |\n",
               strcmp(r->select, "val_acc") == 0 ? "highest validation accuracy"
                                                 : "lowest validation loss");
-    sb_printf(b, "| validation split | %.0f%% of the originals |\n", 100 * r->val_split);
+    scnn_strbuf_printf(b, "| validation split | %.0f%% of the originals |\n", 100 * r->val_split);
     if (r->n_train || r->n_val)
-        sb_printf(b, "| images | %lld originals; %lld training (augmented copies included), "
+        scnn_strbuf_printf(b, "| images | %lld originals; %lld training (augmented copies included), "
                      "%lld validation, %zu test |\n",
                   r->n_originals, r->n_train, r->n_val, r->n_test);
     else
-        sb_printf(b, "| images | %s originals, %zu test |\n",
+        scnn_strbuf_printf(b, "| images | %s originals, %zu test |\n",
                   r->limit ? "limited" : "all", r->n_test);
     if (r->limit)
-        sb_printf(b, "| training originals limit | %lld |\n", r->limit);
+        scnn_strbuf_printf(b, "| training originals limit | %lld |\n", r->limit);
     if (r->test_limit)
-        sb_printf(b, "| test images limit | %lld |\n", r->test_limit);
-    sb_printf(b, "| backend | %s", r->backend);
+        scnn_strbuf_printf(b, "| test images limit | %lld |\n", r->test_limit);
+    scnn_strbuf_printf(b, "| backend | %s", r->backend);
     if (r->threads)
-        sb_printf(b, ", %d thread%s", r->threads, r->threads == 1 ? "" : "s");
-    sb_printf(b, " |\n| trainable parameters | %ld,%03ld |\n\n", trainable / 1000,
+        scnn_strbuf_printf(b, ", %d thread%s", r->threads, r->threads == 1 ? "" : "s");
+    scnn_strbuf_printf(b, " |\n| trainable parameters | %ld,%03ld |\n\n", trainable / 1000,
               trainable % 1000);
 
-    sb_printf(b, "## Models\n\n| model | seed | kept epoch | epochs run | train loss | "
+    scnn_strbuf_printf(b, "## Models\n\n| model | seed | kept epoch | epochs run | train loss | "
                  "train acc | val loss | val acc | test loss | test acc | s/epoch |\n"
                  "|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (int k = 0; k < r->iterations; k++) {
         const iter_data *it = &r->it[k];
-        sb_printf(b, "| %d | %llu | ", k, r->seed + (unsigned long long)k);
+        scnn_strbuf_printf(b, "| %d | %llu | ", k, r->seed + (unsigned long long)k);
         if (!it->present) {
-            sb_printf(b, "not started | | | | | | | | |\n");
+            scnn_strbuf_printf(b, "not started | | | | | | | | |\n");
         } else if (!it->finished) {
             const hist_row *h = it->best_epoch ? &it->hist[it->best_epoch - 1] : NULL;
             double s = 0;
             for (int e = 0; e < it->n_hist; e++)
                 s += it->hist[e].seconds;
-            sb_printf(b, "%d (so far) | %d (unfinished) | %.4f | %.2f%% | %.4f | %.2f%% | – | – "
+            scnn_strbuf_printf(b, "%d (so far) | %d (unfinished) | %.4f | %.2f%% | %.4f | %.2f%% | – | – "
                          "| %.1f |\n", it->best_epoch, it->n_hist, h ? h->loss : 0,
                       h ? 100 * h->acc : 0, h ? h->val_loss : 0, h ? 100 * h->val_acc : 0,
                       s / it->n_hist);
         } else {
-            sb_printf(b, "%d | %d | %.4f | %.2f%% | %.4f | %.2f%% | %.4f | %.2f%% | %.1f |\n",
+            scnn_strbuf_printf(b, "%d | %d | %.4f | %.2f%% | %.4f | %.2f%% | %.4f | %.2f%% | %.1f |\n",
                       it->best_epoch, it->epochs_run, it->train_loss, 100 * it->train_acc,
                       it->val_loss, 100 * it->val_acc, it->test_loss, 100 * it->test_acc,
                       it->seconds_per_epoch);
         }
     }
-    sb_printf(b, "\n");
+    scnn_strbuf_printf(b, "\n");
 
     if (c) {
-        sb_printf(b, "## Compared with `%s`\n\n", c->dir);
+        scnn_strbuf_printf(b, "## Compared with `%s`\n\n", c->dir);
         if (strcmp(c->dataset, r->dataset) != 0)
-            sb_printf(b, "Note: that run is on %s, this one on %s.\n\n",
+            scnn_strbuf_printf(b, "Note: that run is on %s, this one on %s.\n\n",
                       dataset_title(c->dataset), dsn);
         const run_data *rs[2] = {r, c};
-        sb_printf(b, "| | this run | `%s` |\n|---|---|---|\n", base_name(c->dir));
-        sb_printf(b, "| protocol | %s | %s |\n", r->protocol, c->protocol);
-        sb_printf(b, "| models finished / epochs / augmentation | %d / %d / x%d | %d / %d / "
+        scnn_strbuf_printf(b, "| | this run | `%s` |\n|---|---|---|\n", base_name(c->dir));
+        scnn_strbuf_printf(b, "| protocol | %s | %s |\n", r->protocol, c->protocol);
+        scnn_strbuf_printf(b, "| models finished / epochs / augmentation | %d / %d / x%d | %d / %d / "
                      "x%d |\n", r->n_finished, r->epochs, r->augment, c->n_finished, c->epochs,
                   c->augment);
-        sb_printf(b, "| test accuracy (mean ± std) |");
+        scnn_strbuf_printf(b, "| test accuracy (mean ± std) |");
         for (int i = 0; i < 2; i++) {
-            sb_printf(b, " ");
+            scnn_strbuf_printf(b, " ");
             if (rs[i]->n_finished)
                 md_pct_pm(b, rs[i]->mean_test_acc, rs[i]->std_test_acc);
             else
-                sb_printf(b, "–");
-            sb_printf(b, " |");
+                scnn_strbuf_printf(b, "–");
+            scnn_strbuf_printf(b, " |");
         }
-        sb_printf(b, "\n| test loss (mean) |");
+        scnn_strbuf_printf(b, "\n| test loss (mean) |");
         for (int i = 0; i < 2; i++)
             if (rs[i]->n_finished)
-                sb_printf(b, " %.4f |", rs[i]->mean_test_loss);
+                scnn_strbuf_printf(b, " %.4f |", rs[i]->mean_test_loss);
             else
-                sb_printf(b, " – |");
-        sb_printf(b, "\n| training / validation accuracy at the kept epoch |");
+                scnn_strbuf_printf(b, " – |");
+        scnn_strbuf_printf(b, "\n| training / validation accuracy at the kept epoch |");
         for (int i = 0; i < 2; i++)
             if (rs[i]->n_finished)
-                sb_printf(b, " %.2f%% / %.2f%% |", 100 * rs[i]->mean_train_acc,
+                scnn_strbuf_printf(b, " %.2f%% / %.2f%% |", 100 * rs[i]->mean_train_acc,
                           100 * rs[i]->mean_val_acc);
             else
-                sb_printf(b, " – |");
-        sb_printf(b, "\n| kept epoch (mean) |");
+                scnn_strbuf_printf(b, " – |");
+        scnn_strbuf_printf(b, "\n| kept epoch (mean) |");
         for (int i = 0; i < 2; i++)
             if (rs[i]->n_finished)
-                sb_printf(b, " %.1f |", rs[i]->mean_best_epoch);
+                scnn_strbuf_printf(b, " %.1f |", rs[i]->mean_best_epoch);
             else
-                sb_printf(b, " – |");
-        sb_printf(b, "\n| ensemble test accuracy |");
+                scnn_strbuf_printf(b, " – |");
+        scnn_strbuf_printf(b, "\n| ensemble test accuracy |");
         for (int i = 0; i < 2; i++)
             if (rs[i]->has_ensemble)
-                sb_printf(b, " %.2f%% |", 100 * rs[i]->ens_acc);
+                scnn_strbuf_printf(b, " %.2f%% |", 100 * rs[i]->ens_acc);
             else
-                sb_printf(b, " – |");
-        sb_printf(b, "\n\nIn the curves below, that run is the black lines (the mean over its "
+                scnn_strbuf_printf(b, " – |");
+        scnn_strbuf_printf(b, "\n\nIn the curves below, that run is the black lines (the mean over its "
                      "models at each epoch).\n\n");
     }
 
-    sb_printf(b, "## Training curves\n\nPer epoch, every model: training dashed, validation "
+    scnn_strbuf_printf(b, "## Training curves\n\nPer epoch, every model: training dashed, validation "
                  "solid, the kept epoch circled.\n\n");
     md_images(b, plots, "accuracy", "accuracy.png");
     md_images(b, plots, "loss", "loss.png");
-    sb_printf(b, "Model %d alone, training against validation:\n\n", tvv_model);
+    scnn_strbuf_printf(b, "Model %d alone, training against validation:\n\n", tvv_model);
     md_images(b, plots, "train_vs_val", "train_vs_val.png");
 
     if (nf > 0) {
-        sb_printf(b, "## Test set, class by class\n\nPredictions (%s) on the first %zu test "
+        scnn_strbuf_printf(b, "## Test set, class by class\n\nPredictions (%s) on the first %zu test "
                      "images: accuracy %.2f%%.\n\n", pr->source, pr->n, 100 * cr->accuracy);
-        sb_printf(b, "| class | precision | recall | F1 | support |\n|---|---|---|---|---|\n");
+        scnn_strbuf_printf(b, "| class | precision | recall | F1 | support |\n|---|---|---|---|---|\n");
         for (int k = 0; k < SCNN_CLASSES; k++)
-            sb_printf(b, "| %d %s | %.4f | %.4f | %.4f | %u |\n", k, names[k], cr->precision[k],
+            scnn_strbuf_printf(b, "| %d %s | %.4f | %.4f | %.4f | %u |\n", k, names[k], cr->precision[k],
                       cr->recall[k], cr->f1[k], cr->support[k]);
-        sb_printf(b, "| macro average | | | %.4f | %zu |\n| weighted average | | | %.4f | %zu "
+        scnn_strbuf_printf(b, "| macro average | | | %.4f | %zu |\n| weighted average | | | %.4f | %zu "
                      "|\n\n(Also in per_class.csv; the matrix in confusion.csv.)\n\n",
                   cr->macro_f1, pr->n, cr->weighted_f1, pr->n);
         md_images(b, plots, "confusion matrix", "confusion.png");
-        sb_printf(b, "Random test images of every class, with the predicted class (red: "
+        scnn_strbuf_printf(b, "Random test images of every class, with the predicted class (red: "
                      "wrong):\n\n");
         md_images(b, plots, "examples", "examples.png");
         if (pi->ab + pi->ba)
-            sb_printf(b, "The most confused pair is %s and %s: %u %s images taken for %s, %u "
+            scnn_strbuf_printf(b, "The most confused pair is %s and %s: %u %s images taken for %s, %u "
                          "the other way.\n\n", names[pi->a], names[pi->b], pi->ab, names[pi->a],
                       names[pi->b], pi->ba);
         else
-            sb_printf(b, "No test image was misclassified.\n\n");
+            scnn_strbuf_printf(b, "No test image was misclassified.\n\n");
         md_images(b, plots, "confused pair", "confused_pair.png");
     }
-    sb_printf(b, "## Files\n\nEvery plot is drawn by gnuplot from its `.gp` script and `.dat` "
+    scnn_strbuf_printf(b, "## Files\n\nEvery plot is drawn by gnuplot from its `.gp` script and `.dat` "
                  "data in this folder: edit and redraw with `gnuplot NAME.gp` here.\n");
 }
 
@@ -1481,20 +1449,20 @@ static void write_markdown(sbuf *b, const run_data *r, const run_data *c,
 static scnn_status write_class_csvs(const scnn_class_report *cr, const char *const *names,
                                     const char *out)
 {
-    sbuf b = {0}, m = {0};
-    sb_printf(&b, "class,name,precision,recall,f1,support\n");
+    scnn_strbuf b = {0}, m = {0};
+    scnn_strbuf_printf(&b, "class,name,precision,recall,f1,support\n");
     for (int c = 0; c < SCNN_CLASSES; c++)
-        sb_printf(&b, "%d,%s,%.6f,%.6f,%.6f,%u\n", c, names[c], cr->precision[c], cr->recall[c],
+        scnn_strbuf_printf(&b, "%d,%s,%.6f,%.6f,%.6f,%u\n", c, names[c], cr->precision[c], cr->recall[c],
                   cr->f1[c], cr->support[c]);
-    sb_printf(&m, "true\\predicted");
+    scnn_strbuf_printf(&m, "true\\predicted");
     for (int c = 0; c < SCNN_CLASSES; c++)
-        sb_printf(&m, ",%d", c);
-    sb_printf(&m, "\n");
+        scnn_strbuf_printf(&m, ",%d", c);
+    scnn_strbuf_printf(&m, "\n");
     for (int t = 0; t < SCNN_CLASSES; t++) {
-        sb_printf(&m, "%d", t);
+        scnn_strbuf_printf(&m, "%d", t);
         for (int p = 0; p < SCNN_CLASSES; p++)
-            sb_printf(&m, ",%u", cr->confusion[t][p]);
-        sb_printf(&m, "\n");
+            scnn_strbuf_printf(&m, ",%u", cr->confusion[t][p]);
+        scnn_strbuf_printf(&m, "\n");
     }
     scnn_status st = sb_save(&b, out, "per_class.csv");
     scnn_status st2 = sb_save(&m, out, "confusion.csv");
@@ -1522,7 +1490,7 @@ scnn_status scnn_report(const char *dir, const char *compare_dir, const char *ou
     scnn_class_report cr;
     memset(&cr, 0, sizeof cr);
     pair_info pi = {0, 1, 0, 0};
-    sbuf md = {0};
+    scnn_strbuf md = {0};
     char out[RPATH + 16];
     scnn_status st = load_run(&r, dir, true);
     if (st == SCNN_OK && compare_dir)

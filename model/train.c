@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/core.h"
 #include "model/model_internal.h"
 #include "scnn_png.h"
 
@@ -298,19 +299,16 @@ static bool read_state(const char *path, iter_state *s, epoch_stats *h, int max_
 
 static scnn_status file_sha256(const char *path, char out[65])
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    uint8_t *buf;
+    size_t n;
+    scnn_status st = scnn_read_file(path, SIZE_MAX - 1, &buf, &n);
+    if (st == SCNN_ERR_IO)
         return scnn_fail(SCNN_ERR_IO, "cannot read %s: %s", path, strerror(errno));
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *buf = malloc(n > 0 ? (size_t)n : 1);
-    bool ok = buf && fread(buf, 1, (size_t)n, f) == (size_t)n;
-    fclose(f);
-    if (ok)
-        scnn_sha256_hex(buf, (size_t)n, out);
+    if (st != SCNN_OK)
+        return scnn_fail(SCNN_ERR_IO, "cannot read %s", path);
+    scnn_sha256_hex(buf, n, out);
     free(buf);
-    return ok ? SCNN_OK : scnn_fail(SCNN_ERR_IO, "cannot read %s", path);
+    return SCNN_OK;
 }
 
 /* ---- results --------------------------------------------------------------------------------- */
@@ -354,11 +352,12 @@ static bool read_result(const char *dir, int k, iter_result *r, float *probs, si
     if (!ok)
         return false;
     snprintf(path, sizeof path, "%s/iter-%d/test_probs.f32", dir, k);
-    FILE *f = fopen(path, "rb");
-    ok = f && fread(probs, sizeof(float), n_test * SCNN_CLASSES, f) == n_test * SCNN_CLASSES &&
-         fgetc(f) == EOF;
-    if (f)
-        fclose(f);
+    size_t want = n_test * SCNN_CLASSES * sizeof(float), len;
+    uint8_t *data;
+    ok = scnn_read_file(path, want, &data, &len) == SCNN_OK && len == want;
+    if (ok)
+        memcpy(probs, data, want);
+    free(data);
     return ok;
 }
 

@@ -1,6 +1,7 @@
 /* Augmentation (datasets/augment.c): exact geometric cases, the scipy/Keras golden
  * (tests/golden/augment_golden.bin, made by augment_golden.py), the random draws, the data set
  * layout, determinism and speed. */
+#include "core/core.h"
 #include "testutil.h"
 
 #include <math.h>

@@ -4,6 +4,7 @@
  * and uniform ones within 1e-4, outputs poisoned with NaN beforehand (each op must overwrite
  * them), NaN propagation, and determinism: avx2, omp on one thread and omp on two give bitwise
  * identical results, and a second run gives the same bits. */
+#include "core/core.h"
 #include "scnn.h"
 #include "testutil.h"
 

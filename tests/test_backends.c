@@ -12,6 +12,7 @@
  * bits. A failure names the backend, the op and the shape; all the checks of a test run, so a
  * report lists every failing case. The harness is itself tested: each check must fail on a
  * deliberately broken copy of a backend. */
+#include "core/core.h"
 #include "testutil.h"
 
 #include <math.h>

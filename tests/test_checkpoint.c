@@ -2,6 +2,7 @@
  *
  * The checkpoint tests run on the real model. The file layout is decoded here independently
  * from docs/checkpoint-format.md, so that the tests also pin the documented format. */
+#include "core/core.h"
 #include "testutil.h"
 
 #include <dirent.h>
@@ -13,7 +14,6 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "model/sha256.h"
 #include "scnn.h"
 
 /* ---- SHA-256 ------------------------------------------------------------------------------- */

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/core.h"
 #include "scnn_png.h"
 #include "tools/cli.h"
 

@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "core/core.h"
 #include "scnn_png.h"
 #include "tools/cli.h"
 

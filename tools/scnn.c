@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/core.h"
 #include "tools/cli.h"
 #include "scnn_png.h"
 

@@ -4,6 +4,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/core.h"
+#include "core/rng_avx2.h"
 #include "kernels/avx2/avx2_kernels.h"
 #include "scnn.h"
 
@@ -606,26 +608,6 @@ void scnn_avx2_adam_with(scnn_avx2_pfor pf, size_t count, float *p, const float 
 
 /* ---- dropout masks -------------------------------------------------------------------------- */
 
-/* a * b mod 2^64 in each 64-bit lane (AVX2 has only 32x32->64 multiplies) */
-static inline __m256i mul64(__m256i a, __m256i b)
-{
-    const __m256i lo = _mm256_mul_epu32(a, b);
-    const __m256i cross = _mm256_add_epi64(_mm256_mul_epu32(_mm256_srli_epi64(a, 32), b),
-                                           _mm256_mul_epu32(a, _mm256_srli_epi64(b, 32)));
-    return _mm256_add_epi64(lo, _mm256_slli_epi64(cross, 32));
-}
-
-/* model/rng.c's mix64 in four lanes */
-static inline __m256i mix64x4(__m256i z)
-{
-    z = _mm256_add_epi64(z, _mm256_set1_epi64x((long long)0x9e3779b97f4a7c15ull));
-    z = mul64(_mm256_xor_si256(z, _mm256_srli_epi64(z, 30)),
-              _mm256_set1_epi64x((long long)0xbf58476d1ce4e5b9ull));
-    z = mul64(_mm256_xor_si256(z, _mm256_srli_epi64(z, 27)),
-              _mm256_set1_epi64x((long long)0x94d049bb133111ebull));
-    return _mm256_xor_si256(z, _mm256_srli_epi64(z, 31));
-}
-
 typedef struct mask_args {
     size_t count;
     uint64_t key;
@@ -649,7 +631,8 @@ static void dropout_mask_body(void *ctx, long first, long last, int slot)
     const __m256 keep = _mm256_set1_ps(a->keep);
     for (; a->threshold > 0 && i + 16 <= end; i += 16) {
         const long long d = (long long)(i / 4);
-        const __m256i r = mix64x4(_mm256_xor_si256(key, _mm256_set_epi64x(d + 3, d + 2, d + 1, d)));
+        const __m256i r =
+            scnn_rng_mix64x4(_mm256_xor_si256(key, _mm256_set_epi64x(d + 3, d + 2, d + 1, d)));
         const __m256i drop16 = _mm256_cmpeq_epi16(_mm256_min_epu16(r, tm1), r);
         const __m256i lo = _mm256_cvtepi16_epi32(_mm256_castsi256_si128(drop16));
         const __m256i hi = _mm256_cvtepi16_epi32(_mm256_extracti128_si256(drop16, 1));

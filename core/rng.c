@@ -2,7 +2,7 @@
  * (seed, purpose, step, index), so results do not depend on the backend, the thread count,
  * the order work is done in, or where a run was resumed. The mixer is the 64-bit finaliser of
  * MurmurHash3 / SplitMix64 applied to each key word in turn. */
-#include "scnn.h"
+#include "core/core.h"
 
 static inline uint64_t mix64(uint64_t z)
 {

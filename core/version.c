@@ -1,5 +1,5 @@
 /* The git revision, stamped by the Makefile (this object is rebuilt on every make). */
-#include "scnn.h"
+#include "core/core.h"
 
 #ifndef SCNN_GIT_REV
 #define SCNN_GIT_REV "unknown"
