@@ -10,8 +10,7 @@
 #include <zlib.h>
 
 #include "core/core.h"
-#include "scnn.h"
-#include "scnn_png.h"
+#include "datasets/datasets.h"
 
 #define IDX_MAX_COUNT 10000000u
 #define IDX_TYPE_UBYTE 0x08
@@ -231,16 +230,8 @@ static scnn_status find_file(char *buf, size_t len, const char *dir, const char 
                      "%s: not found (nor %s.gz): run `make data` to fetch the data sets", buf, buf);
 }
 
-scnn_status scnn_dataset_load_dir(scnn_dataset *ds, const char *dir, const char *part)
+scnn_status scnn_idx_load_dir(scnn_dataset *ds, const char *dir, const char *part)
 {
-    if (ds)
-        memset(ds, 0, sizeof *ds);
-    if (!ds || !dir || !part)
-        return scnn_fail(SCNN_ERR_ARG, "scnn_dataset_load_dir: NULL argument");
-    if (strcmp(part, "train") != 0 && strcmp(part, "t10k") != 0)
-        return scnn_fail(SCNN_ERR_ARG, "unknown data set part '%s' (want train or t10k)", part);
-    if (scnn_png_tree_detect(dir))   /* the seed's PNG layout: datasets/png_tree.c */
-        return scnn_png_tree_load(ds, dir, NULL, part);
     char images[PATH_MAX], labels[PATH_MAX];
     scnn_status st = find_file(images, sizeof images, dir, part, "images-idx3-ubyte");
     if (!st)
@@ -248,23 +239,4 @@ scnn_status scnn_dataset_load_dir(scnn_dataset *ds, const char *dir, const char 
     if (st)
         return st;
     return scnn_idx_load(ds, images, labels);
-}
-
-void scnn_dataset_dir(char *buf, size_t len, const char *name)
-{
-    if (!buf || len == 0)
-        return;
-    const char *root = getenv("SCNN_DATA");
-    if (!root || !*root)
-        root = "data";
-    snprintf(buf, len, "%s/idx/%s", root, name ? name : "");
-}
-
-void scnn_dataset_free(scnn_dataset *ds)
-{
-    if (!ds)
-        return;
-    free(ds->images);
-    free(ds->labels);
-    memset(ds, 0, sizeof *ds);
 }

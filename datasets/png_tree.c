@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "datasets/datasets.h"
 #include "scnn_png.h"
 
 #define TREE_MAX_IMAGES 10000000u
@@ -436,12 +437,4 @@ scnn_status scnn_png_tree_load(scnn_dataset *ds, const char *dir, const char *da
     ds->images = images;
     ds->labels = labels;
     return SCNN_OK;
-}
-
-scnn_status scnn_dataset_load(scnn_dataset *ds, const char *dir, const char *dataset,
-                              const char *part)
-{
-    if (dir && scnn_png_tree_detect(dir))
-        return scnn_png_tree_load(ds, dir, dataset, part);
-    return scnn_dataset_load_dir(ds, dir, part);
 }

@@ -46,7 +46,13 @@ typedef struct scnn_dataset {
 /* Reads an IDX image file and its label file (plain or gzip). Validates magic, type, rank,
  * dimensions (28x28), counts, exact length and labels 0..9 before trusting anything. */
 scnn_status scnn_idx_load(scnn_dataset *ds, const char *images_path, const char *labels_path);
-/* Loads "train" or "t10k" from dir, which holds {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]. */
+/* THE data-set loader (datasets/dataset.c): part "train" or "t10k" from dir, which is either an
+ * IDX folder holding {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz], or the seed's PNG tree
+ * (scnn_png.h: a root holding train/<dataset>/ and test/<dataset>/, or a class-folder tree
+ * ROOT/train/<name>); dataset (may be NULL) picks the subfolder of a root holding several. */
+scnn_status scnn_dataset_load(scnn_dataset *ds, const char *dir, const char *dataset,
+                              const char *part);
+/* scnn_dataset_load(ds, dir, NULL, part) */
 scnn_status scnn_dataset_load_dir(scnn_dataset *ds, const char *dir, const char *part);
 /* The directory of a named data set: $SCNN_DATA/idx/<name> or data/idx/<name>. */
 void scnn_dataset_dir(char *buf, size_t len, const char *name);

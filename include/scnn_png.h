@@ -84,25 +84,4 @@ scnn_status scnn_png_tree_extract(const scnn_dataset *ds, const char *root, cons
                                   void (*progress)(size_t done, size_t total, void *ctx), void *ctx,
                                   const volatile sig_atomic_t *stop, scnn_extract_stats *stats);
 
-/* True when dir holds no IDX files and is a PNG tree: a root (dir/train or dir/test is a
- * folder) or a class-folder tree (dir/0 .. dir/9). */
-bool scnn_png_tree_detect(const char *dir);
-
-/* Loads part "train" or "t10k" from a PNG tree, in the IDX order (sorted by index; labels from
- * the class folders). dir is either
- *   - a root holding train/<dataset>/ and test/<dataset>/: dataset picks the subfolder; with
- *     dataset NULL the root must hold exactly one data set; or
- *   - a class-folder tree ROOT/train/<name> or ROOT/test/<name> (holding 0..9/): the part picks
- *     it or its sibling (the test images for ROOT/train/<name> are in ROOT/test/<name>).
- * The indices must be exactly 0..n-1; a missing, duplicate or non-numeric name, an unexpected
- * entry, or a PNG that is not 28x28 8-bit grayscale is an error naming the file. Hidden files
- * (names starting with '.') are ignored. */
-scnn_status scnn_png_tree_load(scnn_dataset *ds, const char *dir, const char *dataset,
-                               const char *part);
-
-/* scnn_dataset_load_dir, knowing the data set's name: a PNG tree root holding several data sets
- * is read from its dataset subfolder. dataset may be NULL. */
-scnn_status scnn_dataset_load(scnn_dataset *ds, const char *dir, const char *dataset,
-                              const char *part);
-
 #endif

@@ -13,6 +13,7 @@
 #include "testutil.h"
 
 #include "scnn.h"
+#include "datasets/datasets.h"
 #include "scnn_png.h"
 
 static bool sanitized(void)

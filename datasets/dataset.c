@@ -1,0 +1,45 @@
+/* The one data-set dispatcher: which format a folder holds, and the reader for it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "datasets/datasets.h"
+
+scnn_status scnn_dataset_load(scnn_dataset *ds, const char *dir, const char *dataset,
+                              const char *part)
+{
+    if (ds)
+        memset(ds, 0, sizeof *ds);
+    if (!ds || !dir || !part)
+        return scnn_fail(SCNN_ERR_ARG, "scnn_dataset_load: NULL argument");
+    if (strcmp(part, "train") != 0 && strcmp(part, "t10k") != 0)
+        return scnn_fail(SCNN_ERR_ARG, "unknown data set part '%s' (want train or t10k)", part);
+    if (scnn_png_tree_detect(dir))
+        return scnn_png_tree_load(ds, dir, dataset, part);
+    return scnn_idx_load_dir(ds, dir, part);
+}
+
+scnn_status scnn_dataset_load_dir(scnn_dataset *ds, const char *dir, const char *part)
+{
+    return scnn_dataset_load(ds, dir, NULL, part);
+}
+
+void scnn_dataset_dir(char *buf, size_t len, const char *name)
+{
+    if (!buf || len == 0)
+        return;
+    const char *root = getenv("SCNN_DATA");
+    if (!root || !*root)
+        root = "data";
+    snprintf(buf, len, "%s/idx/%s", root, name ? name : "");
+}
+
+void scnn_dataset_free(scnn_dataset *ds)
+{
+    if (!ds)
+        return;
+    free(ds->images);
+    free(ds->labels);
+    memset(ds, 0, sizeof *ds);
+}

@@ -1,0 +1,35 @@
+/* The data-set readers behind scnn_dataset_load (internal to datasets/ and its tests). Each reader
+ * knows one format and neither calls the other: datasets/dataset.c detects which one a folder
+ * holds and calls it. */
+#ifndef SCNN_DATASETS_H
+#define SCNN_DATASETS_H
+
+#include <stdbool.h>
+
+#include "scnn.h"
+
+/* ---- IDX folders (datasets/idx.c) ------------------------------------------------------------ */
+
+/* dir/<part>-{images-idx3,labels-idx1}-ubyte, each plain or, when that is absent, .gz; part is
+ * "train" or "t10k" (checked by the caller). */
+scnn_status scnn_idx_load_dir(scnn_dataset *ds, const char *dir, const char *part);
+
+/* ---- the seed's PNG tree (datasets/png_tree.c; the layout: include/scnn_png.h) --------------- */
+
+/* True when dir holds no IDX files and is a PNG tree: a root (dir/train or dir/test is a
+ * folder) or a class-folder tree (dir/0 .. dir/9). */
+bool scnn_png_tree_detect(const char *dir);
+
+/* Loads part "train" or "t10k" from a PNG tree, in the IDX order (sorted by index; labels from
+ * the class folders). dir is either
+ *   - a root holding train/<dataset>/ and test/<dataset>/: dataset picks the subfolder; with
+ *     dataset NULL the root must hold exactly one data set; or
+ *   - a class-folder tree ROOT/train/<name> or ROOT/test/<name> (holding 0..9/): the part picks
+ *     it or its sibling (the test images for ROOT/train/<name> are in ROOT/test/<name>).
+ * The indices must be exactly 0..n-1; a missing, duplicate or non-numeric name, an unexpected
+ * entry, or a PNG that is not 28x28 8-bit grayscale is an error naming the file. Hidden files
+ * (names starting with '.') are ignored. */
+scnn_status scnn_png_tree_load(scnn_dataset *ds, const char *dir, const char *dataset,
+                               const char *part);
+
+#endif
