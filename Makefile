@@ -47,7 +47,7 @@ TEST_UTIL := $(BUILD)/tests/testutil.o
 
 SCNN := $(BUILD)/scnn
 
-.PHONY: all deps data test bench reproduce clean help FORCE
+.PHONY: all deps data test check-layers bench reproduce clean help FORCE
 all: $(SCNN) scnn
 
 scnn: $(SCNN)
@@ -88,8 +88,13 @@ data: deps
 # Each test binary runs under `timeout`; tests/run.sh prints one summary line.
 test: data
 	@$(MAKE) --no-print-directory -j$$(nproc) $(SCNN) $(TEST_BIN)
+	@sh tests/check_layers.sh $(BUILD)
 	@SCNN_BIN=$(abspath $(SCNN)) SANITIZE=$(SANITIZE) OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} \
 	  sh tests/run.sh $(TEST_BIN)
+
+# No object of a lower floor refers to a symbol of a higher one (nm; tests/check_layers.sh).
+check-layers: $(SCNN)
+	@sh tests/check_layers.sh $(BUILD)
 
 bench: data all bench-ops bench-e2e
 	@BUILD=$(BUILD) CC='$(CC)' BENCH_CFLAGS='$(CFLAGS_COMMON)' BENCH_SIMD_FLAGS='$(SIMD_FLAGS)' \
