@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "kernels/parity.h"
 #include "scnn.h"
 
 char *tu_mkdtemp(void)
@@ -105,61 +106,27 @@ const char *tu_data_dir(const char *dataset)
 
 /* ---- parity harness ------------------------------------------------------------------------ */
 
-static double rms_finite(const float *x, size_t n)
-{
-    double s = 0;
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (isfinite(x[i])) {
-            s += (double)x[i] * x[i];
-            m++;
-        }
-    return m ? sqrt(s / (double)m) : 0.0;
-}
-
-/* err / scale of element i, Inf if either value is not finite */
-static double rel_err(float got, float ref, double rms)
-{
-    if (!isfinite(got) || !isfinite(ref))
-        return INFINITY;
-    const double err = fabs((double)got - (double)ref);
-    const double scale = fmax(fabs((double)ref), rms);
-    if (err == 0)
-        return 0;
-    return scale > 0 ? err / scale : INFINITY;
-}
-
 double tu_max_rel_err(const float *got, const float *ref, size_t n)
 {
-    const double rms = rms_finite(ref, n);
-    double worst = 0;
-    for (size_t i = 0; i < n; i++)
-        worst = fmax(worst, rel_err(got[i], ref[i], rms));
-    return worst;
+    scnn_parity p;
+    scnn_parity_compare(got, ref, n, INFINITY, &p);
+    return p.max_rel;
 }
 
 bool tu_check_close(const char *what, const float *got, const float *ref, size_t n,
                     double rel_tol, char *msg, size_t msglen)
 {
-    const double rms = rms_finite(ref, n);
-    size_t bad = 0, first = 0;
-    double worst = 0;
-    for (size_t i = 0; i < n; i++) {
-        const double e = rel_err(got[i], ref[i], rms);
-        const bool ok = rel_tol == 0 ? isfinite(got[i]) && isfinite(ref[i]) && got[i] == ref[i]
-                                     : e <= rel_tol;
-        worst = fmax(worst, e);
-        if (!ok && bad++ == 0)
-            first = i;
-    }
-    if (bad && msg && msglen)
+    scnn_parity p;
+    bool ok = scnn_parity_compare(got, ref, n, rel_tol, &p);
+    if (!ok && msg && msglen)
         snprintf(msg, msglen,
                  "%s: %zu of %zu elements differ; first at [%zu]: got %.9g, ref %.9g "
                  "(max rel err %.3g, tolerance %.3g, rms(ref) %.3g)",
-                 what, bad, n, first, (double)got[first], (double)ref[first], worst, rel_tol, rms);
+                 what, p.bad, n, p.first, (double)got[p.first], (double)ref[p.first], p.max_rel,
+                 rel_tol, p.rms);
     else if (msg && msglen)
-        snprintf(msg, msglen, "%s: %zu elements match (max rel err %.3g)", what, n, worst);
-    return bad == 0;
+        snprintf(msg, msglen, "%s: %zu elements match (max rel err %.3g)", what, n, p.max_rel);
+    return ok;
 }
 
 void tu_assert_close_at(const char *file, int line, const char *what, const float *got,

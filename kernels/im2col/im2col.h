@@ -25,14 +25,14 @@ static inline size_t im2col_round_up(size_t v, size_t to)
     return (v + to - 1) / to * to;
 }
 
-/* Floats of b packed by pack_b__im2col: kk rows, n columns. */
+/* Floats of b packed by scnn_im2col_pack_b: kk rows, n columns. */
 static inline size_t im2col_packed_b_size(int kk, int n)
 {
     return (size_t)kk * im2col_round_up((size_t)n, IM2COL_NR);
 }
 
 /* b [kk,n] (element (l,j) at b[l*rs + j*cs]) -> bp, the K-blocked panel layout above. */
-void pack_b__im2col(int kk, int n, const float *b, ptrdiff_t rs, ptrdiff_t cs, float *bp);
+void scnn_im2col_pack_b(int kk, int n, const float *b, ptrdiff_t rs, ptrdiff_t cs, float *bp);
 
 /* What the last K block adds after alpha*ab + beta*c: bias [n] (may be NULL), then ReLU. */
 typedef struct im2col_epilogue {
@@ -42,14 +42,14 @@ typedef struct im2col_epilogue {
 
 /* One K block: c [m,n] = alpha * a [m,kc] * bp [kc,n] + beta * c (c not read if beta == 0),
  * then the epilogue e (NULL: none); a strided (element (i,l) at a[i*ars + l*acs]), bp one K
- * block of pack_b__im2col's layout. Each element's sum over the block runs in order
+ * block of scnn_im2col_pack_b's layout. Each element's sum over the block runs in order
  * l = 0..kc-1, whatever m and n: deterministic. */
-void gemm_kblock__im2col(int m, int n, int kc, float alpha, const float *a, ptrdiff_t ars,
-                         ptrdiff_t acs, const float *bp, float beta, const im2col_epilogue *e,
-                         float *c, int ldc);
+void scnn_im2col_gemm_kblock(int m, int n, int kc, float alpha, const float *a, ptrdiff_t ars,
+                             ptrdiff_t acs, const float *bp, float beta, const im2col_epilogue *e,
+                             float *c, int ldc);
 
 /* The gemm op (see backend.h). */
-void gemm__im2col(bool ta, bool tb, int m, int n, int kk, float alpha, const float *a, int lda,
-                  const float *b, int ldb, float beta, float *c, int ldc);
+void scnn_im2col_gemm(bool ta, bool tb, int m, int n, int kk, float alpha, const float *a, int lda,
+                      const float *b, int ldb, float beta, float *c, int ldc);
 
 #endif

@@ -155,15 +155,16 @@ static void conv2d_forward__im2col(const scnn_conv2d *d, const float *x, const f
     const size_t npad = im2col_round_up((size_t)k, IM2COL_NR);
     float *col = ws, *wp = col + band_floats(d);
     const im2col_epilogue epi = {b, d->relu};
-    pack_b__im2col((int)kd, k, w, k, 1, wp);
+    scnn_im2col_pack_b((int)kd, k, w, k, 1, wp);
     for (size_t r0 = 0; r0 < rows; r0 += nb_max) {
         const size_t nb = rows - r0 < nb_max ? rows - r0 : nb_max;
         float *yb = y + r0 * k;
         im2col_band(d, x, r0, nb, col);
         for (size_t l0 = 0; l0 < kd; l0 += IM2COL_KC) {
             const int kc = (int)(kd - l0 < IM2COL_KC ? kd - l0 : IM2COL_KC);
-            gemm_kblock__im2col((int)nb, k, kc, 1.0f, col + l0, (ptrdiff_t)kd, 1, wp + l0 * npad,
-                                l0 == 0 ? 0.0f : 1.0f, l0 + kc == kd ? &epi : NULL, yb, k);
+            scnn_im2col_gemm_kblock((int)nb, k, kc, 1.0f, col + l0, (ptrdiff_t)kd, 1,
+                                    wp + l0 * npad, l0 == 0 ? 0.0f : 1.0f,
+                                    l0 + kc == kd ? &epi : NULL, yb, k);
         }
     }
 }
@@ -181,13 +182,14 @@ static void conv2d_backward_data__im2col(const scnn_conv2d *d, const float *dy, 
     const size_t kdpad = im2col_round_up(kd, IM2COL_NR);
     float *col = ws, *wp = col + band_floats(d);
     memset(dx, 0, sizeof *dx * (size_t)d->n * d->h * d->w * d->c);
-    pack_b__im2col(k, (int)kd, w, 1, k, wp); /* w^T: element (kk, t) = w[t*k + kk] */
+    scnn_im2col_pack_b(k, (int)kd, w, 1, k, wp); /* w^T: element (kk, t) = w[t*k + kk] */
     for (size_t r0 = 0; r0 < rows; r0 += nb_max) {
         const size_t nb = rows - r0 < nb_max ? rows - r0 : nb_max;
         for (int l0 = 0; l0 < k; l0 += IM2COL_KC) {
             const int kc = k - l0 < IM2COL_KC ? k - l0 : IM2COL_KC;
-            gemm_kblock__im2col((int)nb, (int)kd, kc, 1.0f, dy + r0 * k + l0, k, 1,
-                                wp + (size_t)l0 * kdpad, l0 == 0 ? 0.0f : 1.0f, NULL, col, (int)kd);
+            scnn_im2col_gemm_kblock((int)nb, (int)kd, kc, 1.0f, dy + r0 * k + l0, k, 1,
+                                    wp + (size_t)l0 * kdpad, l0 == 0 ? 0.0f : 1.0f, NULL, col,
+                                    (int)kd);
         }
         col2im_band(d, col, r0, nb, dx);
     }
@@ -211,11 +213,11 @@ static void conv2d_backward_filter__im2col(const scnn_conv2d *d, const float *x,
     for (size_t r0 = 0; r0 < rows; r0 += nb_max) {
         const size_t nb = rows - r0 < nb_max ? rows - r0 : nb_max;
         im2col_band(d, x, r0, nb, col);
-        pack_b__im2col((int)nb, k, dy + r0 * k, k, 1, dyp);
+        scnn_im2col_pack_b((int)nb, k, dy + r0 * k, k, 1, dyp);
         for (size_t l0 = 0; l0 < nb; l0 += IM2COL_KC) {
             const int kc = (int)(nb - l0 < IM2COL_KC ? nb - l0 : IM2COL_KC);
-            gemm_kblock__im2col((int)kd, k, kc, 1.0f, col + l0 * kd, 1, (ptrdiff_t)kd,
-                                dyp + l0 * npad, r0 == 0 && l0 == 0 ? 0.0f : 1.0f, NULL, dw, k);
+            scnn_im2col_gemm_kblock((int)kd, k, kc, 1.0f, col + l0 * kd, 1, (ptrdiff_t)kd,
+                                    dyp + l0 * npad, r0 == 0 && l0 == 0 ? 0.0f : 1.0f, NULL, dw, k);
         }
     }
     if (!db)
@@ -238,5 +240,5 @@ const scnn_backend scnn_backend_im2col = {
     .conv2d_forward = conv2d_forward__im2col,
     .conv2d_backward_data = conv2d_backward_data__im2col,
     .conv2d_backward_filter = conv2d_backward_filter__im2col,
-    .gemm = gemm__im2col,
+    .gemm = scnn_im2col_gemm,
 };

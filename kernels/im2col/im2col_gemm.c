@@ -66,7 +66,7 @@ static void pack_b_block(int kc, int n, const float *b, ptrdiff_t rs, ptrdiff_t 
     }
 }
 
-void pack_b__im2col(int kk, int n, const float *b, ptrdiff_t rs, ptrdiff_t cs, float *bp)
+void scnn_im2col_pack_b(int kk, int n, const float *b, ptrdiff_t rs, ptrdiff_t cs, float *bp)
 {
     const size_t npad = im2col_round_up((size_t)n, NR);
     for (int l0 = 0; l0 < kk; l0 += KC) {
@@ -126,9 +126,9 @@ static void store_tile(float (*restrict t)[NR], float alpha, float beta, const i
             memcpy(c + (size_t)i * ldc, t[i], sizeof t[i][0] * nr);
 }
 
-void gemm_kblock__im2col(int m, int n, int kc, float alpha, const float *a, ptrdiff_t ars,
-                         ptrdiff_t acs, const float *bp, float beta, const im2col_epilogue *e,
-                         float *c, int ldc)
+void scnn_im2col_gemm_kblock(int m, int n, int kc, float alpha, const float *a, ptrdiff_t ars,
+                             ptrdiff_t acs, const float *bp, float beta, const im2col_epilogue *e,
+                             float *c, int ldc)
 {
     _Alignas(64) float ap[MC * KC * 4];
     _Alignas(64) float t[MR][NR];
@@ -155,8 +155,8 @@ void gemm_kblock__im2col(int m, int n, int kc, float alpha, const float *a, ptrd
 /* c [m,n] = alpha * op(a) [m,kk] * op(b) [kk,n] + beta * c, row-major (beta == 0: c not read).
  * Blocks of NC columns and KC rows of op(b) are packed on the stack; the first K block applies
  * beta, the later ones add to c. */
-void gemm__im2col(bool ta, bool tb, int m, int n, int kk, float alpha, const float *a, int lda,
-                  const float *b, int ldb, float beta, float *c, int ldc)
+void scnn_im2col_gemm(bool ta, bool tb, int m, int n, int kk, float alpha, const float *a, int lda,
+                      const float *b, int ldb, float beta, float *c, int ldc)
 {
     if (m <= 0 || n <= 0)
         return;
@@ -174,8 +174,8 @@ void gemm__im2col(bool ta, bool tb, int m, int n, int kk, float alpha, const flo
         for (int l0 = 0; l0 < kk; l0 += KC) {
             const int kc = kk - l0 < KC ? kk - l0 : KC;
             pack_b_block(kc, nc, b + l0 * brs + j0 * bcs, brs, bcs, bp);
-            gemm_kblock__im2col(m, nc, kc, alpha, a + l0 * acs, ars, acs, bp,
-                                l0 == 0 ? beta : 1.0f, NULL, c + j0, ldc);
+            scnn_im2col_gemm_kblock(m, nc, kc, alpha, a + l0 * acs, ars, acs, bp,
+                                    l0 == 0 ? beta : 1.0f, NULL, c + j0, ldc);
         }
     }
 }
