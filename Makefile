@@ -31,7 +31,7 @@ ifeq ($(OPENMP),1)
   LDFLAGS   += -fopenmp
 endif
 
-LIB_SRC := $(wildcard core/*.c kernels/*.c kernels/naive/*.c kernels/im2col/*.c model/*.c datasets/*.c)
+LIB_SRC := $(wildcard core/*.c kernels/*.c kernels/naive/*.c kernels/im2col/*.c model/*.c datasets/*.c report/*.c)
 AVX_SRC := $(wildcard kernels/avx2/*.c)
 OMP_SRC := $(if $(filter 1,$(OPENMP)),$(wildcard kernels/omp/*.c))
 # The registry references these backends weakly, which does not pull them out of the archive.
@@ -88,13 +88,13 @@ data: deps
 # Each test binary runs under `timeout`; tests/run.sh prints one summary line.
 test: data
 	@$(MAKE) --no-print-directory -j$$(nproc) $(SCNN) $(TEST_BIN)
-	@sh tests/check_layers.sh $(BUILD)
+	@sh tests/check_layers.sh $(BUILD) $(CURDIR)
 	@SCNN_BIN=$(abspath $(SCNN)) SANITIZE=$(SANITIZE) OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} \
 	  sh tests/run.sh $(TEST_BIN)
 
 # No object of a lower floor refers to a symbol of a higher one (nm; tests/check_layers.sh).
 check-layers: $(SCNN)
-	@sh tests/check_layers.sh $(BUILD)
+	@sh tests/check_layers.sh $(BUILD) $(CURDIR)
 
 bench: data all bench-ops bench-e2e
 	@BUILD=$(BUILD) CC='$(CC)' BENCH_CFLAGS='$(CFLAGS_COMMON)' BENCH_SIMD_FLAGS='$(SIMD_FLAGS)' \

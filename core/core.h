@@ -23,7 +23,7 @@ scnn_status scnn_fail(scnn_status s, const char *fmt, ...) __attribute__((format
 /* Monotonic wall-clock seconds (CLOCK_MONOTONIC: wall time, not CPU time summed over threads). */
 double scnn_now(void);
 
-/* ---- strict parsing (core/parse.c) ------------------------------------------------------------ */
+/* ---- strict parsing (core/parse.c) ----------------------------------------------------------- */
 
 /* The whole string must be a number in range (no sign for u64). */
 bool scnn_parse_long(const char *s, long lo, long hi, long *out);
@@ -32,7 +32,7 @@ bool scnn_parse_double(const char *s, double lo, double hi, double *out);
 /* True when the comma-separated list holds name. */
 bool scnn_list_has(const char *list, const char *name);
 
-/* ---- files (core/file.c) ---------------------------------------------------------------------- */
+/* ---- files (core/file.c) --------------------------------------------------------------------- */
 
 /* mkdir -p */
 scnn_status scnn_mkdirs(const char *path);
@@ -60,7 +60,7 @@ scnn_status scnn_read_file(const char *path, size_t max, uint8_t **data, size_t 
  * larger than max bytes (EFBIG), or holds a NUL byte (EINVAL). */
 char *scnn_read_text(const char *path, size_t max);
 
-/* ---- counter-based randomness (core/rng.c; its AVX2 twin in core/rng_avx2.h) ------------------ */
+/* ---- counter-based randomness (core/rng.c; its AVX2 twin in core/rng_avx2.h) ----------------- */
 
 /* The same (seed, purpose, step, index) always gives the same number, whatever the backend,
  * thread count, or where a run was resumed. */
@@ -81,7 +81,7 @@ float scnn_rng_uniform(uint64_t seed, uint64_t purpose, uint64_t step, uint64_t 
 /* perm[0..n) = a seeded random permutation of 0..n-1 (Fisher-Yates). */
 void scnn_rng_permutation(uint32_t *perm, size_t n, uint64_t seed, uint64_t purpose, uint64_t step);
 
-/* ---- sha256 (core/sha256.c), FIPS 180-4, incremental ------------------------------------------ */
+/* ---- sha256 (core/sha256.c), FIPS 180-4, incremental ----------------------------------------- */
 
 typedef struct scnn_sha256 {
     uint32_t h[8];
@@ -99,12 +99,12 @@ void scnn_sha256_to_hex(const uint8_t digest[32], char out[65]);
 /* sha256 of a buffer as 64 hex digits + NUL. */
 void scnn_sha256_hex(const void *data, size_t len, char out[65]);
 
-/* ---- version (core/version.c) ----------------------------------------------------------------- */
+/* ---- version (core/version.c) ---------------------------------------------------------------- */
 
 /* The git revision this program was built from ("unknown" outside a checkout). */
 const char *scnn_git_rev(void);
 
-/* ---- a growing string (core/strbuf.c) --------------------------------------------------------- */
+/* ---- a growing string (core/strbuf.c) -------------------------------------------------------- */
 
 /* Appends never fail visibly: after an allocation failure oom is set and further appends do
  * nothing, so a writer checks once at the end. Zero-initialise; free p. */
@@ -117,7 +117,7 @@ typedef struct scnn_strbuf {
 void scnn_strbuf_printf(scnn_strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void scnn_strbuf_free(scnn_strbuf *b);
 
-/* ---- aligned allocation (core/alloc.c) -------------------------------------------------------- */
+/* ---- aligned allocation (core/alloc.c) ------------------------------------------------------- */
 
 /* bytes (rounded up to a multiple of 64; 0 gives 64) at a 64-byte boundary, zeroed; free() it.
  * NULL when out of memory. */

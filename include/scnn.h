@@ -161,7 +161,6 @@ typedef struct scnn_train_opts {
     const char *out_dir;          /* run directory */
     const scnn_backend *backend;
     bool progress;                /* live progress bar (stdout is a terminal) */
-    bool no_report;               /* skip `scnn report` at the end */
 } scnn_train_opts;
 
 void scnn_train_opts_default(scnn_train_opts *o);
@@ -216,7 +215,7 @@ void scnn_augment_draw(uint64_t seed, size_t index, int copy, double *angle_deg,
 scnn_status scnn_augment_dataset(scnn_dataset *out, const scnn_dataset *in, int copies,
                                  uint64_t seed);
 
-/* ---- report (model/report.c) ---------------------------------------------------------------- */
+/* ---- report (report/; `scnn train` calls it after training) ---------------------------------------------------------------- */
 
 /* Writes a report of the training run in dir into out_dir (NULL: dir/report): report.md (results,
  * settings, per-model table, the seed's published figures, per-class scores), per_class.csv,

@@ -721,11 +721,6 @@ static scnn_status run_all(run *r)
                            r->n_test ? loss / r->n_test : 0,
                            r->n_test ? (double)correct / r->n_test : 0);
     }
-    if (st == SCNN_OK && !o->no_report) {
-        /* The report is a by-product: a failure there does not fail the training. */
-        if (scnn_report(o->out_dir, NULL, NULL) != SCNN_OK)
-            fprintf(stderr, "warning: no report: %s\n", scnn_last_error());
-    }
     free(res);
     free(probs);
     return st;

@@ -10,6 +10,7 @@
 
 static char build_dir[1024];   /* the folder above this binary's tests/ */
 static char script[1200];
+static char src_root[1100];    /* the repository root, where the sources are */
 
 /* Compiles src into dir/obj (creating its folder). */
 static void compile(const char *dir, const char *obj, const char *src)
@@ -22,16 +23,16 @@ static void compile(const char *dir, const char *obj, const char *src)
     free(out);
 }
 
-static int check(const char *dir, char **out)
+static int check(const char *dir, const char *root, char **out)
 {
-    return tu_run(out, "sh '%s' '%s'", script, dir);
+    return tu_run(out, "sh '%s' '%s' '%s'", script, dir, root);
 }
 
 static void test_real_build_passes(void **state)
 {
     (void)state;
     char *out;
-    int rc = check(build_dir, &out);
+    int rc = check(build_dir, src_root, &out);
     if (rc != 0 || !strstr(out, "check-layers: ok"))
         fail_msg("the build in %s fails the layer check (exit %d):\n%s", build_dir, rc, out);
     free(out);
@@ -43,7 +44,7 @@ static void test_back_edge_rejected(void **state)
     char *dir = tu_mkdtemp(), *out;
     compile(dir, "core/low.o", "int scnn_high(void); int scnn_low(void) { return scnn_high(); }");
     compile(dir, "model/high.o", "int scnn_high(void) { return 1; }");
-    assert_int_equal(check(dir, &out), 1);
+    assert_int_equal(check(dir, "", &out), 1);
     if (!strstr(out, "back edge: core/low.o (core) refers to scnn_high, defined in model/high.o"))
         fail_msg("no back edge named:\n%s", out);
     free(out);
@@ -53,7 +54,7 @@ static void test_back_edge_rejected(void **state)
     dir = tu_mkdtemp();
     compile(dir, "core/low.o", "int scnn_low(void) { return 1; }");
     compile(dir, "model/high.o", "int scnn_low(void); int scnn_high(void) { return scnn_low(); }");
-    assert_int_equal(check(dir, &out), 0);
+    assert_int_equal(check(dir, "", &out), 0);
     free(out);
     tu_rmrf(dir);
     free(dir);
@@ -69,7 +70,7 @@ static void test_sideways_and_circle_rejected(void **state)
     /* two files of one floor that call each other */
     compile(dir, "model/x.o", "int scnn_y(void); int scnn_x(void) { return scnn_y(); }");
     compile(dir, "model/y.o", "int scnn_x(void); int scnn_y(void) { return scnn_x(); }");
-    assert_int_equal(check(dir, &out), 1);
+    assert_int_equal(check(dir, "", &out), 1);
     if (!strstr(out, "back edge: datasets/a.o (datasets) refers to scnn_k, defined in kernels/b.o"))
         fail_msg("no sideways edge named:\n%s", out);
     if (!strstr(out, "circle: model/x.o refers to model/y.o (scnn_y) and model/y.o refers back "
@@ -93,9 +94,10 @@ int main(int argc, char **argv)
             snprintf(build_dir, sizeof build_dir, "%s", up ? "." : "..");
     }
     struct stat sb;
-    snprintf(script, sizeof script, "tests/check_layers.sh");
-    if (stat(script, &sb) != 0)
-        snprintf(script, sizeof script, "%s/../tests/check_layers.sh", build_dir);
+    snprintf(src_root, sizeof src_root, ".");
+    if (stat("tests/check_layers.sh", &sb) != 0)
+        snprintf(src_root, sizeof src_root, "%s/..", build_dir);
+    snprintf(script, sizeof script, "%s/tests/check_layers.sh", src_root);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_real_build_passes),
         cmocka_unit_test(test_back_edge_rejected),

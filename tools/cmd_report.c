@@ -1,4 +1,4 @@
-/* scnn report: report.md, CSVs and plots of a training run (model/report.c). */
+/* scnn report: report.md, CSVs and plots of a training run (report/). */
 #include <stdio.h>
 #include <string.h>
 

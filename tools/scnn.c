@@ -103,12 +103,20 @@ static void train_help(void)
            prog);
 }
 
+/* The report is a by-product of training: a failure there does not fail the training. */
+static void report_after_training(const char *dir)
+{
+    if (scnn_report(dir, NULL, NULL) != SCNN_OK)
+        fprintf(stderr, "warning: no report: %s\n", scnn_last_error());
+}
+
 int cmd_train(int argc, char **argv)
 {
     scnn_train_opts o;
     scnn_train_opts_default(&o);
     o.out_dir = NULL;
     const char *resume = NULL;
+    bool no_report = false;
     char outbuf[256];
     int nopts = argc - 1;
     for (int i = 1; i < argc; i++) {
@@ -188,7 +196,7 @@ int cmd_train(int argc, char **argv)
                 return usage_error("train", "--patience: expected a positive integer, got '%s'", v);
             o.patience = (int)n;
         } else if (strcmp(a, "--no-report") == 0) {
-            o.no_report = true;
+            no_report = true;
         } else if (OPT("--resume")) {
             NEED("--resume");
             resume = v;
@@ -209,6 +217,7 @@ int cmd_train(int argc, char **argv)
     if (resume) {
         if (scnn_train_resume(resume, o.backend, isatty(STDOUT_FILENO)) != SCNN_OK)
             return runtime_error("train");
+        report_after_training(resume);
         return 0;
     }
     if (!o.out_dir) {
@@ -221,6 +230,8 @@ int cmd_train(int argc, char **argv)
     o.progress = isatty(STDOUT_FILENO);
     if (scnn_train_run(&o) != SCNN_OK)
         return runtime_error("train");
+    if (!no_report)
+        report_after_training(o.out_dir);
     return 0;
 }
 

@@ -1,0 +1,479 @@
+/* Reading a run folder back: see model/run_folder.h. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/core.h"
+#include "model/run_folder.h"
+
+/* ---- reading the run ------------------------------------------------------------------------- */
+
+void scnn_run_free(run_data *r)
+{
+    if (r->it)
+        for (int k = 0; k < r->iterations; k++) {
+            free(r->it[k].hist);
+            free(r->it[k].probs);
+        }
+    free(r->it);
+    r->it = NULL;
+}
+
+static scnn_status read_fail(const char *path)
+{
+    if (errno == EINVAL)
+        return scnn_fail(SCNN_ERR_FORMAT, "%s: not a text file", path);
+    return scnn_fail(SCNN_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+}
+
+/* Next line of *p (NUL-terminated in place, trailing \r removed), or NULL at the end. */
+static char *next_line(char **p)
+{
+    if (!*p || !**p)
+        return NULL;
+    char *s = *p, *e = strchr(s, '\n');
+    if (e) {
+        *e = 0;
+        *p = e + 1;
+    } else {
+        *p = s + strlen(s);
+    }
+    size_t n = strlen(s);
+    if (n && s[n - 1] == '\r')
+        s[n - 1] = 0;
+    return s;
+}
+
+static bool to_ll(const char *s, long long lo, long long hi, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (!*s || *end || errno || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool to_double(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (!*s || *end || errno == ERANGE)
+        return false;
+    *out = v;
+    return true;
+}
+
+static scnn_status read_run_conf(run_data *r)
+{
+    char path[SCNN_RUN_PATH + 64];
+    snprintf(path, sizeof path, "%s/run.conf", r->dir);
+    char *text = scnn_read_text(path, 1 << 20);
+    if (!text) {
+        if (errno == ENOENT)
+            return scnn_fail(SCNN_ERR_IO,
+                             "%s: no such file (is %s a run folder written by "
+                             "'scnn train'?)",
+                             path, r->dir);
+        return read_fail(path);
+    }
+    bool have_dataset = false, have_epochs = false, have_iter = false;
+    scnn_status st = SCNN_OK;
+    char *p = text, *line;
+    int lineno = 0;
+    r->batch = 250;
+    r->augment = 2;
+    r->val_split = 0.2;
+    r->seed = 1;
+    snprintf(r->protocol, sizeof r->protocol, "clean");
+    snprintf(r->select, sizeof r->select, "val_loss");
+    snprintf(r->backend, sizeof r->backend, "unknown");
+    while (st == SCNN_OK && (line = next_line(&p))) {
+        lineno++;
+        if (!line[0] || line[0] == '#')
+            continue;
+        char *eq = strchr(line, '=');
+        if (!eq) {
+            st = scnn_fail(SCNN_ERR_FORMAT, "%s: line %d: expected key=value, got '%.40s'", path,
+                           lineno, line);
+            break;
+        }
+        *eq = 0;
+        const char *k = line, *v = eq + 1;
+        long long n = 0;
+        bool ok = true;
+        if (strcmp(k, "dataset") == 0) {
+            ok = scnn_class_names(v) != NULL;
+            snprintf(r->dataset, sizeof r->dataset, "%s", v);
+            have_dataset = true;
+        } else if (strcmp(k, "data_dir") == 0) {
+            ok = strlen(v) < sizeof r->data_dir;
+            snprintf(r->data_dir, sizeof r->data_dir, "%s", v);
+        } else if (strcmp(k, "protocol") == 0) {
+            snprintf(r->protocol, sizeof r->protocol, "%s", v);
+        } else if (strcmp(k, "select") == 0) {
+            ok = strcmp(v, "val_loss") == 0 || strcmp(v, "val_acc") == 0;
+            snprintf(r->select, sizeof r->select, "%s", v);
+        } else if (strcmp(k, "backend") == 0) {
+            snprintf(r->backend, sizeof r->backend, "%s", v);
+        } else if (strcmp(k, "epochs") == 0) {
+            ok = to_ll(v, 1, 1000000, &n);
+            r->epochs = (int)n;
+            have_epochs = true;
+        } else if (strcmp(k, "iterations") == 0) {
+            ok = to_ll(v, 1, 100000, &n);
+            r->iterations = (int)n;
+            have_iter = true;
+        } else if (strcmp(k, "batch") == 0) {
+            ok = to_ll(v, 1, 100000000, &n);
+            r->batch = (int)n;
+        } else if (strcmp(k, "augment") == 0) {
+            ok = to_ll(v, 0, 1000, &n);
+            r->augment = (int)n;
+        } else if (strcmp(k, "patience") == 0) {
+            ok = to_ll(v, 0, 100000000, &n);
+            r->patience = (int)n;
+        } else if (strcmp(k, "limit") == 0) {
+            ok = to_ll(v, 0, (long long)1 << 40, &r->limit);
+        } else if (strcmp(k, "test_limit") == 0) {
+            ok = to_ll(v, 0, (long long)1 << 40, &r->test_limit);
+        } else if (strcmp(k, "val_split") == 0) {
+            ok = to_double(v, &r->val_split) && r->val_split >= 0 && r->val_split < 1;
+        } else if (strcmp(k, "seed") == 0) {
+            ok = to_ll(v, 0, INT64_MAX, &n);
+            r->seed = (unsigned long long)n;
+        } /* other keys: written by a newer scnn; ignored */
+        if (!ok)
+            st = scnn_fail(SCNN_ERR_FORMAT, "%s: line %d: bad value for %s: '%.40s'", path, lineno,
+                           k, v);
+    }
+    free(text);
+    if (st == SCNN_OK && !(have_dataset && have_epochs && have_iter))
+        st = scnn_fail(SCNN_ERR_FORMAT, "%s: incomplete: needs dataset, epochs and iterations",
+                       path);
+    return st;
+}
+
+static scnn_status read_history(const char *path, iter_data *it)
+{
+    char *text = scnn_read_text(path, 64u << 20);
+    if (!text)
+        return read_fail(path);
+    char *p = text, *line = next_line(&p);
+    scnn_status st = SCNN_OK;
+    if (!line || strncmp(line, "epoch,loss,acc,val_loss,val_acc", 31) != 0) {
+        free(text);
+        return scnn_fail(SCNN_ERR_FORMAT,
+                         "%s: line 1: expected the header "
+                         "'epoch,loss,acc,val_loss,val_acc,...'",
+                         path);
+    }
+    int cap = 0, lineno = 1;
+    while ((line = next_line(&p))) {
+        lineno++;
+        if (!line[0])
+            continue;
+        hist_row h = {0};
+        int used = 0, got = sscanf(line, "%d,%lf,%lf,%lf,%lf,%lf,%lf%n", &h.epoch, &h.loss, &h.acc,
+                                   &h.val_loss, &h.val_acc, &h.seconds, &h.images_per_s, &used);
+        if (got != 7 || line[used] != 0 || h.epoch != it->n_hist + 1) {
+            st = scnn_fail(SCNN_ERR_FORMAT,
+                           "%s: line %d: expected epoch %d and 6 numbers, got "
+                           "'%.60s'",
+                           path, lineno, it->n_hist + 1, line);
+            break;
+        }
+        if (it->n_hist == cap) {
+            cap = cap ? cap * 2 : 64;
+            hist_row *nh = realloc(it->hist, (size_t)cap * sizeof *nh);
+            if (!nh) {
+                st = scnn_fail(SCNN_ERR_NOMEM, "out of memory reading %s", path);
+                break;
+            }
+            it->hist = nh;
+        }
+        it->hist[it->n_hist++] = h;
+    }
+    free(text);
+    if (st == SCNN_OK && it->n_hist == 0)
+        st = scnn_fail(SCNN_ERR_FORMAT, "%s: no epochs", path);
+    return st;
+}
+
+static scnn_status read_result(const char *path, iter_data *it)
+{
+    char *text = scnn_read_text(path, 1 << 20);
+    if (!text)
+        return read_fail(path);
+    static const char *const keys[] = {"best_epoch", "epochs_run", "train_loss",
+                                       "train_acc",  "val_loss",   "val_acc",
+                                       "test_loss",  "test_acc",   "n_test"};
+    enum { NKEYS = sizeof keys / sizeof keys[0] };
+    double v[NKEYS];
+    bool have[NKEYS] = {false};
+    char *p = text, *line;
+    int lineno = 0;
+    scnn_status st = SCNN_OK;
+    while (st == SCNN_OK && (line = next_line(&p))) {
+        lineno++;
+        if (!line[0])
+            continue;
+        char *sp = strchr(line, ' ');
+        double x;
+        if (!sp || !to_double(sp + 1, &x)) {
+            st = scnn_fail(SCNN_ERR_FORMAT, "%s: line %d: expected 'key number', got '%.40s'", path,
+                           lineno, line);
+            break;
+        }
+        *sp = 0;
+        if (strcmp(line, "seconds_per_epoch") == 0)
+            it->seconds_per_epoch = x;
+        for (int i = 0; i < NKEYS; i++)
+            if (strcmp(line, keys[i]) == 0) {
+                v[i] = x;
+                have[i] = true;
+            }
+    }
+    free(text);
+    for (int i = 0; st == SCNN_OK && i < NKEYS; i++)
+        if (!have[i])
+            st = scnn_fail(SCNN_ERR_FORMAT, "%s: no %s", path, keys[i]);
+    if (st != SCNN_OK)
+        return st;
+    if (v[0] < 0 || v[0] > it->n_hist || v[1] != it->n_hist || v[8] < 0 || v[8] > 1e9 ||
+        v[8] != floor(v[8]))
+        return scnn_fail(SCNN_ERR_FORMAT,
+                         "%s: best_epoch %g / epochs_run %g / n_test %g do not "
+                         "match history.csv's %d epochs",
+                         path, v[0], v[1], v[8], it->n_hist);
+    it->best_epoch = (int)v[0];
+    it->epochs_run = (int)v[1];
+    it->train_loss = v[2];
+    it->train_acc = v[3];
+    it->val_loss = v[4];
+    it->val_acc = v[5];
+    it->test_loss = v[6];
+    it->test_acc = v[7];
+    it->n_test = (size_t)v[8];
+    it->finished = true;
+    return SCNN_OK;
+}
+
+static scnn_status read_probs(const char *path, iter_data *it)
+{
+    size_t n = it->n_test * SCNN_CLASSES, len;
+    uint8_t *data;
+    /* one byte more than expected is enough to tell a longer file */
+    scnn_status st = scnn_read_file(path, n * sizeof(float) + 1, &data, &len);
+    if (st == SCNN_ERR_NOMEM)
+        return scnn_fail(SCNN_ERR_NOMEM, "out of memory reading %s", path);
+    if (st == SCNN_ERR_IO)
+        return scnn_fail(SCNN_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+    if (st != SCNN_OK || len != n * sizeof(float)) {
+        free(data);
+        return scnn_fail(SCNN_ERR_FORMAT, "%s: expected %zu float32 values (n_test %zu x %d)", path,
+                         n, it->n_test, SCNN_CLASSES);
+    }
+    it->probs = (float *)data; /* malloc'd: aligned for float */
+    for (size_t i = 0; i < n; i++)
+        if (!(it->probs[i] >= 0 && it->probs[i] <= 1.0001f))
+            return scnn_fail(SCNN_ERR_FORMAT, "%s: value %zu is %g, not a probability", path, i,
+                             (double)it->probs[i]);
+    return SCNN_OK;
+}
+
+/* The value after "key": in a flat JSON text, or NULL. */
+static const char *json_find(const char *text, const char *key)
+{
+    char pat[96];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = strstr(text, pat);
+    if (!p)
+        return NULL;
+    p += strlen(pat);
+    while (*p == ' ')
+        p++;
+    return p;
+}
+
+static bool json_num(const char *text, const char *key, double *out)
+{
+    const char *p = json_find(text, key);
+    char *end;
+    if (!p)
+        return false;
+    errno = 0;
+    *out = strtod(p, &end);
+    return end != p && !errno && (*end == ',' || *end == '\n' || *end == '}' || *end == ' ');
+}
+
+static bool json_str(const char *text, const char *key, char *out, size_t len)
+{
+    const char *p = json_find(text, key);
+    if (!p || *p != '"')
+        return false;
+    const char *e = strchr(p + 1, '"');
+    if (!e)
+        return false;
+    snprintf(out, len, "%.*s", (int)(e - p - 1), p + 1);
+    return true;
+}
+
+/* Means over the finished iterations; summary.json's figures replace them when it describes
+ * exactly these iterations (as its numbers are what the training printed). */
+static scnn_status read_summary(run_data *r)
+{
+    int n = r->n_finished;
+    double tl[n ? n : 1], ta[n ? n : 1], trl[n ? n : 1], tra[n ? n : 1], vl[n ? n : 1],
+        va[n ? n : 1], ke[n ? n : 1], sd;
+    for (int k = 0, j = 0; k < r->iterations; k++) {
+        const iter_data *it = &r->it[k];
+        if (!it->finished)
+            continue;
+        tl[j] = it->test_loss;
+        ta[j] = it->test_acc;
+        trl[j] = it->train_loss;
+        tra[j] = it->train_acc;
+        vl[j] = it->val_loss;
+        va[j] = it->val_acc;
+        ke[j] = it->best_epoch;
+        j++;
+    }
+    scnn_mean_std(tl, n, &r->mean_test_loss, &r->std_test_loss);
+    scnn_mean_std(ta, n, &r->mean_test_acc, &r->std_test_acc);
+    scnn_mean_std(trl, n, &r->mean_train_loss, &sd);
+    scnn_mean_std(tra, n, &r->mean_train_acc, &sd);
+    scnn_mean_std(vl, n, &r->mean_val_loss, &sd);
+    scnn_mean_std(va, n, &r->mean_val_acc, &sd);
+    scnn_mean_std(ke, n, &r->mean_best_epoch, &sd);
+
+    char path[SCNN_RUN_PATH + 64];
+    snprintf(path, sizeof path, "%s/summary.json", r->dir);
+    char *text = scnn_read_text(path, 16u << 20);
+    if (!text) {
+        if (errno == ENOENT)
+            return SCNN_OK;
+        return read_fail(path);
+    }
+    r->has_summary = true;
+    double x[11];
+    static const char *const keys[] = {"mean_test_loss",     "std_test_loss",    "mean_test_acc",
+                                       "std_test_acc",       "mean_train_loss",  "mean_train_acc",
+                                       "mean_val_loss",      "mean_val_acc",     "mean_best_epoch",
+                                       "ensemble_test_loss", "ensemble_test_acc"};
+    bool ok = true;
+    for (int i = 0; ok && i < 11; i++)
+        ok = json_num(text, keys[i], &x[i]);
+    if (!ok) {
+        free(text);
+        return scnn_fail(SCNN_ERR_FORMAT, "%s: malformed (no %s)", path, "mean/ensemble figures");
+    }
+    double v;
+    if (json_num(text, "threads", &v))
+        r->threads = (int)v;
+    if (json_num(text, "n_originals", &v))
+        r->n_originals = (long long)v;
+    if (json_num(text, "n_train", &v))
+        r->n_train = (long long)v;
+    if (json_num(text, "n_val", &v))
+        r->n_val = (long long)v;
+    json_str(text, "git_rev", r->git_rev, sizeof r->git_rev);
+    int count = 0;
+    for (const char *p = text; (p = strstr(p, "\"iteration\":")); p++)
+        count++;
+    free(text);
+    r->summary_current = count == r->n_finished && r->n_finished == r->iterations;
+    if (r->summary_current) {
+        double *dst[] = {&r->mean_test_loss, &r->std_test_loss,   &r->mean_test_acc,
+                         &r->std_test_acc,   &r->mean_train_loss, &r->mean_train_acc,
+                         &r->mean_val_loss,  &r->mean_val_acc,    &r->mean_best_epoch,
+                         &r->ens_loss,       &r->ens_acc};
+        for (int i = 0; i < 11; i++)
+            *dst[i] = x[i];
+        r->has_ensemble = r->n_finished > 1;
+    }
+    return SCNN_OK;
+}
+
+/* The best epoch of a history by the run's selection rule (Keras keeps the first best). */
+static int best_of_history(const run_data *r, const iter_data *it)
+{
+    bool by_acc = strcmp(r->select, "val_acc") == 0;
+    int best = 0;
+    for (int e = 0; e < it->n_hist; e++) {
+        const hist_row *h = &it->hist[e];
+        if (best == 0 || (by_acc ? h->val_acc > it->hist[best - 1].val_acc
+                                 : h->val_loss < it->hist[best - 1].val_loss))
+            best = e + 1;
+    }
+    return best;
+}
+
+scnn_status scnn_run_load(run_data *r, const char *dir, bool with_probs)
+{
+    memset(r, 0, sizeof *r);
+    snprintf(r->dir, sizeof r->dir, "%s", dir);
+    size_t n = strlen(r->dir);
+    while (n > 1 && r->dir[n - 1] == '/')
+        r->dir[--n] = 0;
+    struct stat sb;
+    if (stat(r->dir, &sb) != 0)
+        return scnn_fail(SCNN_ERR_IO, "%s: %s", r->dir, strerror(errno));
+    if (!S_ISDIR(sb.st_mode))
+        return scnn_fail(SCNN_ERR_ARG, "%s: not a folder (give the run folder of 'scnn train')",
+                         r->dir);
+    scnn_status st = read_run_conf(r);
+    if (st != SCNN_OK)
+        return st;
+    r->it = calloc((size_t)r->iterations, sizeof *r->it);
+    if (!r->it)
+        return scnn_fail(SCNN_ERR_NOMEM, "out of memory");
+    char path[SCNN_RUN_PATH + 64];
+    for (int k = 0; k < r->iterations; k++) {
+        iter_data *it = &r->it[k];
+        snprintf(path, sizeof path, "%s/iter-%d", r->dir, k);
+        if (stat(path, &sb) != 0)
+            continue; /* not started */
+        snprintf(path, sizeof path, "%s/iter-%d/history.csv", r->dir, k);
+        char res[SCNN_RUN_PATH + 64], ckpt[SCNN_RUN_PATH + 64];
+        snprintf(res, sizeof res, "%s/iter-%d/result.txt", r->dir, k);
+        snprintf(ckpt, sizeof ckpt, "%s/iter-%d/best.ckpt", r->dir, k);
+        if (access(path, F_OK) != 0 && errno == ENOENT && access(res, F_OK) != 0 &&
+            access(ckpt, F_OK) != 0)
+            continue; /* started, but no epoch has finished */
+        if ((st = read_history(path, it)) != SCNN_OK)
+            return st;
+        it->present = true;
+        r->n_present++;
+        snprintf(path, sizeof path, "%s/iter-%d/result.txt", r->dir, k);
+        if (access(path, F_OK) != 0) {
+            it->best_epoch = best_of_history(r, it);
+            it->epochs_run = it->n_hist;
+            continue;
+        }
+        if ((st = read_result(path, it)) != SCNN_OK)
+            return st;
+        r->n_finished++;
+        if (r->n_finished > 1 && it->n_test != r->n_test)
+            return scnn_fail(SCNN_ERR_FORMAT, "%s: n_test %zu, but an earlier iteration has %zu",
+                             path, it->n_test, r->n_test);
+        r->n_test = it->n_test;
+        if (with_probs) {
+            snprintf(path, sizeof path, "%s/iter-%d/test_probs.f32", r->dir, k);
+            if ((st = read_probs(path, it)) != SCNN_OK)
+                return st;
+        }
+    }
+    if (r->n_present == 0)
+        return scnn_fail(SCNN_ERR_IO,
+                         "%s: nothing to report yet: no iteration has a history.csv "
+                         "(%s/iter-0/history.csv is written after the first epoch)",
+                         r->dir, r->dir);
+    return read_summary(r);
+}

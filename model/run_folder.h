@@ -1,0 +1,59 @@
+/* The run folder that `scnn train` writes (DIR/run.conf, DIR/summary.json,
+ * DIR/iter-k/{history.csv,result.txt,test_probs.f32}), read back whole for the reports. Internal to
+ * the library. */
+#ifndef SCNN_RUN_FOLDER_H
+#define SCNN_RUN_FOLDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "scnn.h"
+
+#define SCNN_RUN_PATH 4096
+
+typedef struct hist_row {
+    int epoch;
+    double loss, acc, val_loss, val_acc, seconds, images_per_s;
+} hist_row;
+
+typedef struct iter_data {
+    bool present; /* iter-k/ exists with a history */
+    bool finished; /* result.txt (and test_probs.f32) exist */
+    hist_row *hist;
+    int n_hist;
+    int best_epoch, epochs_run; /* unfinished: the best epoch so far by the selection rule */
+    double train_loss, train_acc, val_loss, val_acc, test_loss, test_acc, seconds_per_epoch;
+    size_t n_test;
+    float *probs; /* [n_test, 10] (the main run only) */
+} iter_data;
+
+typedef struct run_data {
+    char dir[SCNN_RUN_PATH];
+    char dataset[64], data_dir[2048], protocol[32], select[32], backend[64];
+    char data_path[2048]; /* data_dir, or the default folder of the data set */
+    int epochs, batch, iterations, augment, patience;
+    long long limit, test_limit;
+    double val_split;
+    unsigned long long seed;
+    iter_data *it; /* [iterations] */
+    int n_present, n_finished;
+    size_t n_test;
+    /* summary.json */
+    bool has_summary, summary_current;
+    int threads;
+    char git_rev[64];
+    long long n_originals, n_train, n_val;
+    /* figures over the finished iterations: summary.json's when it is current, else computed */
+    double mean_test_loss, std_test_loss, mean_test_acc, std_test_acc, mean_train_loss,
+        mean_train_acc, mean_val_loss, mean_val_acc, mean_best_epoch;
+    bool has_ensemble;
+    double ens_loss, ens_acc;
+} run_data;
+
+/* Reads the run in dir: run.conf, every iteration's history.csv and result.txt (with_probs: and
+ * test_probs.f32), summary.json when present. A missing or malformed file is an error naming it;
+ * an unfinished iteration is read from its history.csv. */
+scnn_status scnn_run_load(run_data *r, const char *dir, bool with_probs);
+void scnn_run_free(run_data *r);
+
+#endif
