@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "model/layers.h"
 #include "model/model_internal.h"
 
 #define BN_EPS 1e-3f
@@ -22,7 +23,9 @@
 #define ADAM_B2 0.999f
 #define ADAM_EPS 1e-7f
 
-static const float dropout_rate[3] = {0.1f, 0.3f, 0.5f};
+/* A layer's row of model/layers.h, and the floats of one image's output of it. */
+#define LY(id) (scnn_layers[SCNN_L_##id])
+#define SZ(id) scnn_layer_size(SCNN_L_##id)
 
 /* Parameter table: names as Keras calls them, shapes in Keras layout. */
 enum {
@@ -134,22 +137,24 @@ scnn_status scnn_model_create(scnn_model **out, int max_batch, const scnn_backen
     }
 
     size_t b = (size_t)max_batch;
-    m->conv1 = scnn_conv2d_make(max_batch, 28, 28, 1, 64, 4, 4, true, true);
-    m->conv2 = scnn_conv2d_make(max_batch, 14, 14, 64, 64, 4, 4, false, true);
+    m->conv1 = scnn_conv2d_make(max_batch, LY(BN0).h, LY(BN0).w, LY(BN0).c, LY(CONV1).c,
+                                LY(CONV1).k, LY(CONV1).k, LY(CONV1).same, true);
+    m->conv2 = scnn_conv2d_make(max_batch, LY(DROP1).h, LY(DROP1).w, LY(DROP1).c, LY(CONV2).c,
+                                LY(CONV2).k, LY(CONV2).k, LY(CONV2).same, true);
     float **bufs[] = {&m->x0, &m->y0, &m->y1, &m->p1, &m->a1, &m->y2, &m->p2, &m->a2,
                       &m->h1, &m->a3, &m->h2, &m->h2n, &m->logits, &m->probs,
                       &m->mask1, &m->mask2, &m->mask3,
                       &m->dlogits, &m->dh2n, &m->dh2, &m->da3, &m->dh1, &m->da2, &m->dp2,
                       &m->dy2, &m->da1, &m->dp1, &m->dy1, &m->dy0, &m->dx0};
-    size_t sizes[] = {784, 784, 28 * 28 * 64, 14 * 14 * 64, 14 * 14 * 64, 11 * 11 * 64, 1600,
-                      1600, 256, 256, 64, 64, 10, 10,
-                      14 * 14 * 64, 1600, 256,
-                      10, 64, 64, 256, 256, 1600, 1600,
-                      11 * 11 * 64, 14 * 14 * 64, 14 * 14 * 64, 28 * 28 * 64, 784, 784};
+    size_t sizes[] = {SZ(INPUT), SZ(BN0), SZ(CONV1), SZ(POOL1), SZ(DROP1), SZ(CONV2), SZ(POOL2),
+                      SZ(DROP2), SZ(DENSE1), SZ(DROP3), SZ(DENSE2), SZ(BN1), SZ(DENSE3), SZ(DENSE3),
+                      SZ(DROP1), SZ(DROP2), SZ(DROP3),
+                      SZ(DENSE3), SZ(BN1), SZ(DENSE2), SZ(DROP3), SZ(DENSE1), SZ(DROP2), SZ(POOL2),
+                      SZ(CONV2), SZ(DROP1), SZ(POOL1), SZ(CONV1), SZ(BN0), SZ(INPUT)};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         ok &= (*bufs[i] = alloc_floats(sizes[i] * b)) != NULL;
-    ok &= (m->idx1 = malloc(b * 14 * 14 * 64)) != NULL;
-    ok &= (m->idx2 = malloc(b * 5 * 5 * 64)) != NULL;
+    ok &= (m->idx1 = malloc(b * SZ(POOL1))) != NULL;
+    ok &= (m->idx2 = malloc(b * SZ(POOL2))) != NULL;
 
     size_t ws1 = m->be.conv2d_workspace ? m->be.conv2d_workspace(&m->conv1) : 0;
     size_t ws2 = m->be.conv2d_workspace ? m->be.conv2d_workspace(&m->conv2) : 0;
@@ -238,39 +243,24 @@ static void fmt_count(char *buf, size_t len, size_t v)
 void scnn_model_summary(const scnn_model *m, void *file)
 {
     FILE *f = file;
-    static const struct {
-        const char *name, *type, *shape;
-        int p0, p1; /* parameter index range [p0, p1) counted for this layer */
-        int s0, s1; /* and a second range (BatchNorm moving statistics) */
-    } rows[] = {
-        {"batch_normalization", "BatchNormalization", "(None, 28, 28, 1)", P_BN0_GAMMA, P_BN0_BETA + 1, P_BN0_MEAN, P_BN0_VAR + 1},
-        {"conv2d", "Conv2D", "(None, 28, 28, 64)", P_CONV1_W, P_CONV1_B + 1, 0, 0},
-        {"max_pooling2d", "MaxPooling2D", "(None, 14, 14, 64)", 0, 0, 0, 0},
-        {"dropout", "Dropout", "(None, 14, 14, 64)", 0, 0, 0, 0},
-        {"conv2d_1", "Conv2D", "(None, 11, 11, 64)", P_CONV2_W, P_CONV2_B + 1, 0, 0},
-        {"max_pooling2d_1", "MaxPooling2D", "(None, 5, 5, 64)", 0, 0, 0, 0},
-        {"dropout_1", "Dropout", "(None, 5, 5, 64)", 0, 0, 0, 0},
-        {"flatten", "Flatten", "(None, 1600)", 0, 0, 0, 0},
-        {"dense", "Dense", "(None, 256)", P_D1_W, P_D1_B + 1, 0, 0},
-        {"dropout_2", "Dropout", "(None, 256)", 0, 0, 0, 0},
-        {"dense_1", "Dense", "(None, 64)", P_D2_W, P_D2_B + 1, 0, 0},
-        {"batch_normalization_1", "BatchNormalization", "(None, 64)", P_BN1_GAMMA, P_BN1_BETA + 1, P_BN1_MEAN, P_BN1_VAR + 1},
-        {"dense_2", "Dense", "(None, 10)", P_D3_W, P_D3_B + 1, 0, 0},
-    };
     const char *rule = "______________________________________________________________________________";
     const char *dbl = "==============================================================================";
     fprintf(f, "Model: \"sequential\" (the seed's simple CNN)\n%s\n", rule);
     fprintf(f, " %-44s %-20s %10s\n%s\n", "Layer (type)", "Output Shape", "Param #", dbl);
-    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
-        size_t n = 0;
-        for (int i = rows[r].p0; i < rows[r].p1; i++)
-            n += m->params[i].size;
-        for (int i = rows[r].s0; i < rows[r].s1; i++)
-            n += m->params[i].size;
-        char label[64], cnt[32];
-        snprintf(label, sizeof label, "%s (%s)", rows[r].name, rows[r].type);
+    for (int l = SCNN_L_INPUT + 1; l < SCNN_LAYERS; l++) {   /* Keras lists no input layer */
+        const scnn_layer *ly = &scnn_layers[l];
+        size_t n = 0, len = strlen(ly->name);
+        for (int i = 0; i < P_COUNT; i++)   /* the layer's parameters: "<name>/..." */
+            if (strncmp(m->params[i].name, ly->name, len) == 0 && m->params[i].name[len] == '/')
+                n += m->params[i].size;
+        char label[64], shape[40], cnt[32];
+        snprintf(label, sizeof label, "%s (%s)", ly->name, ly->type);
+        if (ly->h == 1 && ly->w == 1)
+            snprintf(shape, sizeof shape, "(None, %d)", ly->c);
+        else
+            snprintf(shape, sizeof shape, "(None, %d, %d, %d)", ly->h, ly->w, ly->c);
         fmt_count(cnt, sizeof cnt, n);
-        fprintf(f, " %-44s %-20s %10s\n", label, rows[r].shape, cnt);
+        fprintf(f, " %-44s %-20s %10s\n", label, shape, cnt);
     }
     char total[32], tr[32], ntr[32];
     size_t t = scnn_model_num_weights(m, true), nt = scnn_model_num_weights(m, false);
@@ -335,29 +325,31 @@ void scnn_model_forward(scnn_model *m, const float *x, int n, bool training, flo
     bool drop = training && m->dropout;
     m->dropped = drop;
     size_t nn = (size_t)n;
+    const int in = (int)SZ(INPUT), flat = (int)SZ(FLATTEN), d1 = LY(DENSE1).c,
+              d2 = LY(DENSE2).c, d3 = LY(DENSE3).c;
     prof_start(m);
     if (x != m->x0)
-        memcpy(m->x0, x, nn * 784 * sizeof(float));
+        memcpy(m->x0, x, nn * in * sizeof(float));
 
     if (training)
-        be->batchnorm_forward_train(n * 784, 1, m->x0, P[P_BN0_GAMMA].w, P[P_BN0_BETA].w, BN_EPS,
-                                    BN_MOMENTUM, true, m->y0, m->bn0_mean, m->bn0_invstd,
+        be->batchnorm_forward_train(n * in, LY(BN0).c, m->x0, P[P_BN0_GAMMA].w, P[P_BN0_BETA].w,
+                                    BN_EPS, BN_MOMENTUM, true, m->y0, m->bn0_mean, m->bn0_invstd,
                                     P[P_BN0_MEAN].w, P[P_BN0_VAR].w);
     else
-        be->batchnorm_forward_infer(n * 784, 1, m->x0, P[P_BN0_GAMMA].w, P[P_BN0_BETA].w,
+        be->batchnorm_forward_infer(n * in, LY(BN0).c, m->x0, P[P_BN0_GAMMA].w, P[P_BN0_BETA].w,
                                     P[P_BN0_MEAN].w, P[P_BN0_VAR].w, BN_EPS, m->y0);
     prof_mark(m, "fwd batch_normalization");
 
     m->conv1.n = n;
     be->conv2d_forward(&m->conv1, m->y0, P[P_CONV1_W].w, P[P_CONV1_B].w, m->y1, m->ws);
     prof_mark(m, "fwd conv2d");
-    be->maxpool_forward(n, 28, 28, 64, m->y1, m->p1, m->idx1);
+    be->maxpool_forward(n, LY(CONV1).h, LY(CONV1).w, LY(CONV1).c, m->y1, m->p1, m->idx1);
     prof_mark(m, "fwd max_pooling2d");
     const float *a1 = m->p1;
     if (drop) {
-        be->dropout_mask(nn * 14 * 14 * 64, dropout_rate[0], scnn_rng_key(m->seed, SCNN_RNG_DROPOUT + 0, m->step),
-                         m->mask1);
-        be->mul(nn * 14 * 14 * 64, m->p1, m->mask1, m->a1);
+        be->dropout_mask(nn * SZ(DROP1), LY(DROP1).rate,
+                         scnn_rng_key(m->seed, SCNN_RNG_DROPOUT + 0, m->step), m->mask1);
+        be->mul(nn * SZ(DROP1), m->p1, m->mask1, m->a1);
         a1 = m->a1;
     }
     prof_mark(m, "fwd dropout");
@@ -365,46 +357,46 @@ void scnn_model_forward(scnn_model *m, const float *x, int n, bool training, flo
     m->conv2.n = n;
     be->conv2d_forward(&m->conv2, a1, P[P_CONV2_W].w, P[P_CONV2_B].w, m->y2, m->ws);
     prof_mark(m, "fwd conv2d_1");
-    be->maxpool_forward(n, 11, 11, 64, m->y2, m->p2, m->idx2);
+    be->maxpool_forward(n, LY(CONV2).h, LY(CONV2).w, LY(CONV2).c, m->y2, m->p2, m->idx2);
     prof_mark(m, "fwd max_pooling2d_1");
     const float *a2 = m->p2;
     if (drop) {
-        be->dropout_mask(nn * 1600, dropout_rate[1], scnn_rng_key(m->seed, SCNN_RNG_DROPOUT + 1, m->step),
-                         m->mask2);
-        be->mul(nn * 1600, m->p2, m->mask2, m->a2);
+        be->dropout_mask(nn * SZ(DROP2), LY(DROP2).rate,
+                         scnn_rng_key(m->seed, SCNN_RNG_DROPOUT + 1, m->step), m->mask2);
+        be->mul(nn * SZ(DROP2), m->p2, m->mask2, m->a2);
         a2 = m->a2;
     }
     prof_mark(m, "fwd dropout_1");
 
-    be->gemm(false, false, n, 256, 1600, 1.0f, a2, 1600, P[P_D1_W].w, 256, 0.0f, m->h1, 256);
-    be->bias_act(n, 256, m->h1, P[P_D1_B].w, true);
+    be->gemm(false, false, n, d1, flat, 1.0f, a2, flat, P[P_D1_W].w, d1, 0.0f, m->h1, d1);
+    be->bias_act(n, d1, m->h1, P[P_D1_B].w, true);
     prof_mark(m, "fwd dense");
     const float *a3 = m->h1;
     if (drop) {
-        be->dropout_mask(nn * 256, dropout_rate[2], scnn_rng_key(m->seed, SCNN_RNG_DROPOUT + 2, m->step),
-                         m->mask3);
-        be->mul(nn * 256, m->h1, m->mask3, m->a3);
+        be->dropout_mask(nn * SZ(DROP3), LY(DROP3).rate,
+                         scnn_rng_key(m->seed, SCNN_RNG_DROPOUT + 2, m->step), m->mask3);
+        be->mul(nn * SZ(DROP3), m->h1, m->mask3, m->a3);
         a3 = m->a3;
     }
     prof_mark(m, "fwd dropout_2");
 
-    be->gemm(false, false, n, 64, 256, 1.0f, a3, 256, P[P_D2_W].w, 64, 0.0f, m->h2, 64);
-    be->bias_act(n, 64, m->h2, P[P_D2_B].w, true);
+    be->gemm(false, false, n, d2, d1, 1.0f, a3, d1, P[P_D2_W].w, d2, 0.0f, m->h2, d2);
+    be->bias_act(n, d2, m->h2, P[P_D2_B].w, true);
     prof_mark(m, "fwd dense_1");
     if (training)
-        be->batchnorm_forward_train(n, 64, m->h2, P[P_BN1_GAMMA].w, P[P_BN1_BETA].w, BN_EPS,
+        be->batchnorm_forward_train(n, d2, m->h2, P[P_BN1_GAMMA].w, P[P_BN1_BETA].w, BN_EPS,
                                     BN_MOMENTUM, false, m->h2n, m->bn1_mean, m->bn1_invstd,
                                     P[P_BN1_MEAN].w, P[P_BN1_VAR].w);
     else
-        be->batchnorm_forward_infer(n, 64, m->h2, P[P_BN1_GAMMA].w, P[P_BN1_BETA].w,
+        be->batchnorm_forward_infer(n, d2, m->h2, P[P_BN1_GAMMA].w, P[P_BN1_BETA].w,
                                     P[P_BN1_MEAN].w, P[P_BN1_VAR].w, BN_EPS, m->h2n);
     prof_mark(m, "fwd batch_normalization_1");
 
-    be->gemm(false, false, n, 10, 64, 1.0f, m->h2n, 64, P[P_D3_W].w, 10, 0.0f, m->logits, 10);
-    be->bias_act(n, 10, m->logits, P[P_D3_B].w, false);
+    be->gemm(false, false, n, d3, d2, 1.0f, m->h2n, d2, P[P_D3_W].w, d3, 0.0f, m->logits, d3);
+    be->bias_act(n, d3, m->logits, P[P_D3_B].w, false);
     prof_mark(m, "fwd dense_2");
     if (logits && logits != m->logits)
-        memcpy(logits, m->logits, nn * 10 * sizeof(float));
+        memcpy(logits, m->logits, nn * d3 * sizeof(float));
 }
 
 float scnn_model_backward(scnn_model *m, const uint8_t *labels, float *probs)
@@ -414,54 +406,56 @@ float scnn_model_backward(scnn_model *m, const uint8_t *labels, float *probs)
     int n = m->n;
     size_t nn = (size_t)n;
     bool drop = m->dropped;
+    const int in = (int)SZ(INPUT), flat = (int)SZ(FLATTEN), d1 = LY(DENSE1).c,
+              d2 = LY(DENSE2).c, d3 = LY(DENSE3).c;
 
     prof_start(m);
-    float loss = be->softmax_xent(n, 10, m->logits, labels, m->probs, m->dlogits);
+    float loss = be->softmax_xent(n, d3, m->logits, labels, m->probs, m->dlogits);
     prof_mark(m, "loss (softmax cross-entropy)");
     if (probs)
-        memcpy(probs, m->probs, nn * 10 * sizeof(float));
+        memcpy(probs, m->probs, nn * d3 * sizeof(float));
 
     /* dense_2: logits = h2n * W3 + b3 */
-    be->gemm(true, false, 64, 10, n, 1.0f, m->h2n, 64, m->dlogits, 10, 0.0f, P[P_D3_W].g, 10);
-    be->bias_grad(n, 10, m->dlogits, P[P_D3_B].g);
-    be->gemm(false, true, n, 64, 10, 1.0f, m->dlogits, 10, P[P_D3_W].w, 10, 0.0f, m->dh2n, 64);
+    be->gemm(true, false, d2, d3, n, 1.0f, m->h2n, d2, m->dlogits, d3, 0.0f, P[P_D3_W].g, d3);
+    be->bias_grad(n, d3, m->dlogits, P[P_D3_B].g);
+    be->gemm(false, true, n, d2, d3, 1.0f, m->dlogits, d3, P[P_D3_W].w, d3, 0.0f, m->dh2n, d2);
     prof_mark(m, "bwd dense_2");
 
-    be->batchnorm_backward(n, 64, m->h2, m->dh2n, P[P_BN1_GAMMA].w, m->bn1_mean, m->bn1_invstd,
+    be->batchnorm_backward(n, d2, m->h2, m->dh2n, P[P_BN1_GAMMA].w, m->bn1_mean, m->bn1_invstd,
                            m->dh2, P[P_BN1_GAMMA].g, P[P_BN1_BETA].g);
     prof_mark(m, "bwd batch_normalization_1");
-    be->relu_backward(nn * 64, m->h2, m->dh2);
+    be->relu_backward(nn * d2, m->h2, m->dh2);
 
     /* dense_1: h2 = relu(a3 * W2 + b2) */
     const float *a3 = drop ? m->a3 : m->h1;
-    be->gemm(true, false, 256, 64, n, 1.0f, a3, 256, m->dh2, 64, 0.0f, P[P_D2_W].g, 64);
-    be->bias_grad(n, 64, m->dh2, P[P_D2_B].g);
-    be->gemm(false, true, n, 256, 64, 1.0f, m->dh2, 64, P[P_D2_W].w, 64, 0.0f, m->da3, 256);
+    be->gemm(true, false, d1, d2, n, 1.0f, a3, d1, m->dh2, d2, 0.0f, P[P_D2_W].g, d2);
+    be->bias_grad(n, d2, m->dh2, P[P_D2_B].g);
+    be->gemm(false, true, n, d1, d2, 1.0f, m->dh2, d2, P[P_D2_W].w, d2, 0.0f, m->da3, d1);
     prof_mark(m, "bwd dense_1");
     float *dh1 = m->da3;
     if (drop) {
-        be->mul(nn * 256, m->da3, m->mask3, m->dh1);
+        be->mul(nn * SZ(DROP3), m->da3, m->mask3, m->dh1);
         dh1 = m->dh1;
     }
-    be->relu_backward(nn * 256, m->h1, dh1);
+    be->relu_backward(nn * d1, m->h1, dh1);
     prof_mark(m, "bwd dropout_2");
 
     /* dense: h1 = relu(a2 * W1 + b1) */
     const float *a2 = drop ? m->a2 : m->p2;
-    be->gemm(true, false, 1600, 256, n, 1.0f, a2, 1600, dh1, 256, 0.0f, P[P_D1_W].g, 256);
-    be->bias_grad(n, 256, dh1, P[P_D1_B].g);
-    be->gemm(false, true, n, 1600, 256, 1.0f, dh1, 256, P[P_D1_W].w, 256, 0.0f, m->da2, 1600);
+    be->gemm(true, false, flat, d1, n, 1.0f, a2, flat, dh1, d1, 0.0f, P[P_D1_W].g, d1);
+    be->bias_grad(n, d1, dh1, P[P_D1_B].g);
+    be->gemm(false, true, n, flat, d1, 1.0f, dh1, d1, P[P_D1_W].w, d1, 0.0f, m->da2, flat);
     prof_mark(m, "bwd dense");
     float *dp2 = m->da2;
     if (drop) {
-        be->mul(nn * 1600, m->da2, m->mask2, m->dp2);
+        be->mul(nn * SZ(DROP2), m->da2, m->mask2, m->dp2);
         dp2 = m->dp2;
     }
     prof_mark(m, "bwd dropout_1");
 
     /* conv2d_1: y2 = relu(conv(a1, W) + b), then max-pool */
-    be->maxpool_backward(n, 11, 11, 64, dp2, m->idx2, m->dy2);
-    be->relu_backward(nn * 11 * 11 * 64, m->y2, m->dy2);
+    be->maxpool_backward(n, LY(CONV2).h, LY(CONV2).w, LY(CONV2).c, dp2, m->idx2, m->dy2);
+    be->relu_backward(nn * SZ(CONV2), m->y2, m->dy2);
     prof_mark(m, "bwd max_pooling2d_1");
     const float *a1 = drop ? m->a1 : m->p1;
     m->conv2.n = n;
@@ -471,14 +465,14 @@ float scnn_model_backward(scnn_model *m, const uint8_t *labels, float *probs)
     prof_mark(m, "bwd conv2d_1 data");
     float *dp1 = m->da1;
     if (drop) {
-        be->mul(nn * 14 * 14 * 64, m->da1, m->mask1, m->dp1);
+        be->mul(nn * SZ(DROP1), m->da1, m->mask1, m->dp1);
         dp1 = m->dp1;
     }
     prof_mark(m, "bwd dropout");
 
     /* conv2d: y1 = relu(conv(y0, W) + b), then max-pool */
-    be->maxpool_backward(n, 28, 28, 64, dp1, m->idx1, m->dy1);
-    be->relu_backward(nn * 28 * 28 * 64, m->y1, m->dy1);
+    be->maxpool_backward(n, LY(CONV1).h, LY(CONV1).w, LY(CONV1).c, dp1, m->idx1, m->dy1);
+    be->relu_backward(nn * SZ(CONV1), m->y1, m->dy1);
     prof_mark(m, "bwd max_pooling2d");
     m->conv1.n = n;
     be->conv2d_backward_filter(&m->conv1, m->y0, m->dy1, P[P_CONV1_W].g, P[P_CONV1_B].g, m->ws);
@@ -486,7 +480,7 @@ float scnn_model_backward(scnn_model *m, const uint8_t *labels, float *probs)
     be->conv2d_backward_data(&m->conv1, m->dy1, P[P_CONV1_W].w, m->dy0, m->ws);
     prof_mark(m, "bwd conv2d data");
 
-    be->batchnorm_backward(n * 784, 1, m->x0, m->dy0, P[P_BN0_GAMMA].w, m->bn0_mean,
+    be->batchnorm_backward(n * in, LY(BN0).c, m->x0, m->dy0, P[P_BN0_GAMMA].w, m->bn0_mean,
                            m->bn0_invstd, m->dx0, P[P_BN0_GAMMA].g, P[P_BN0_BETA].g);
     prof_mark(m, "bwd batch_normalization");
     return loss;
@@ -514,8 +508,8 @@ static int count_correct(const float *scores, const uint8_t *labels, int n, uint
     int correct = 0;
     for (int i = 0; i < n; i++) {
         int best = 0;
-        for (int c = 1; c < 10; c++)
-            if (scores[i * 10 + c] > scores[i * 10 + best])
+        for (int c = 1; c < SCNN_CLASSES; c++)
+            if (scores[i * SCNN_CLASSES + c] > scores[i * SCNN_CLASSES + best])
                 best = c;
         correct += best == labels[i];
         if (pred)
@@ -528,7 +522,7 @@ float scnn_model_train_batch(scnn_model *m, const uint8_t *images, const uint8_t
                              int *correct)
 {
     prof_start(m);
-    scnn_images_to_float(images, (size_t)n * 784, m->x0);
+    scnn_images_to_float(images, (size_t)n * SZ(INPUT), m->x0);
     prof_mark(m, "input (bytes to floats)");
     scnn_model_forward(m, m->x0, n, true, NULL);
     float loss = scnn_model_backward(m, labels, NULL);
@@ -545,12 +539,13 @@ void scnn_model_evaluate(scnn_model *m, const uint8_t *images, const uint8_t *la
     size_t correct = 0;
     for (size_t i = 0; i < n; i += (size_t)m->max_batch) {
         int b = (int)(n - i < (size_t)m->max_batch ? n - i : (size_t)m->max_batch);
-        scnn_images_to_float(images + i * 784, (size_t)b * 784, m->x0);
+        scnn_images_to_float(images + i * SZ(INPUT), (size_t)b * SZ(INPUT), m->x0);
         scnn_model_forward(m, m->x0, b, false, NULL);
-        loss_sum += (double)m->be.softmax_xent(b, 10, m->logits, labels + i, m->probs, NULL) * b;
+        loss_sum += (double)m->be.softmax_xent(b, SCNN_CLASSES, m->logits, labels + i, m->probs,
+                                               NULL) * b;
         correct += (size_t)count_correct(m->logits, labels + i, b, pred ? pred + i : NULL);
         if (probs)
-            memcpy(probs + i * 10, m->probs, (size_t)b * 10 * sizeof(float));
+            memcpy(probs + i * SCNN_CLASSES, m->probs, (size_t)b * SCNN_CLASSES * sizeof(float));
     }
     if (loss)
         *loss = n ? loss_sum / (double)n : 0;

@@ -1,11 +1,13 @@
 /* The model: parameter table and counts, initialisation, dropout masks, no allocation inside a
  * training step, and determinism of a few steps. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/core.h"
 #include "testutil.h"
+#include "model/layers.h"
 #include "model/model_internal.h"
 
 /* Counting allocator: the real one is glibc's __libc_*; ASan brings its own allocator, so the
@@ -233,6 +235,52 @@ static void test_rng(void **state)
     assert_memory_not_equal(perm, perm2, sizeof perm);
 }
 
+/* The layer table is the network of SPEC.md section 1: each shape follows from the one before,
+ * the parameters' shapes follow from the shapes, and names and bench rows are found. */
+static void test_layer_table(void **state)
+{
+    (void)state;
+    const scnn_layer *L = scnn_layers;
+    assert_int_equal(scnn_layer_size(SCNN_L_INPUT), SCNN_PIXELS);
+    assert_int_equal(L[SCNN_L_DENSE3].c, SCNN_CLASSES);
+    scnn_model *m;
+    assert_int_equal(scnn_model_create(&m, 2, &scnn_backend_naive, 1), SCNN_OK);
+    for (int l = 1; l < SCNN_LAYERS; l++) {
+        const scnn_layer *prev = &L[l - 1], *cur = &L[l];
+        char name[96];
+        snprintf(name, sizeof name, "%s/kernel", cur->name);
+        scnn_param *k = scnn_model_param_by_name(m, name);
+        if (strcmp(cur->type, "Conv2D") == 0) {
+            int pad = cur->same ? cur->k - 1 : 0;
+            assert_int_equal(cur->h, prev->h + pad - cur->k + 1);
+            assert_int_equal(cur->w, prev->w + pad - cur->k + 1);
+            assert_non_null(k);
+            int want[4] = {cur->k, cur->k, prev->c, cur->c};
+            assert_memory_equal(k->dims, want, sizeof want);
+        } else if (strcmp(cur->type, "MaxPooling2D") == 0) {
+            assert_int_equal(cur->h, prev->h / cur->k);
+            assert_int_equal(cur->w, prev->w / cur->k);
+            assert_int_equal(cur->c, prev->c);
+        } else if (strcmp(cur->type, "Dense") == 0) {
+            assert_non_null(k);
+            assert_int_equal(k->dims[0], (int)scnn_layer_size(l - 1));
+            assert_int_equal(k->dims[1], cur->c);
+            assert_int_equal(cur->h * cur->w, 1);
+        } else if (strcmp(cur->type, "Flatten") == 0) {
+            assert_int_equal(scnn_layer_size(l), scnn_layer_size(l - 1));
+        } else {   /* Dropout, BatchNormalization: the shape passes through */
+            assert_int_equal(scnn_layer_size(l), scnn_layer_size(l - 1));
+            assert_true(strcmp(cur->type, "Dropout") != 0 || (cur->rate > 0 && cur->rate < 1));
+        }
+        assert_int_equal(scnn_layer_find(cur->name), l);
+        if (cur->bench)
+            assert_int_equal(scnn_layer_find(cur->bench), l);
+    }
+    assert_int_equal(scnn_layer_find("conv2"), SCNN_L_CONV2);
+    assert_int_equal(scnn_layer_find("no_such_layer"), -1);
+    scnn_model_free(m);
+}
+
 static void test_create_rejects_bad_batch(void **state)
 {
     (void)state;
@@ -251,6 +299,7 @@ int main(void)
         cmocka_unit_test(test_no_allocation_in_steps),
         cmocka_unit_test(test_steps_deterministic_and_learning),
         cmocka_unit_test(test_rng),
+        cmocka_unit_test(test_layer_table),
         cmocka_unit_test(test_create_rejects_bad_batch),
     };
     return cmocka_run_group_tests_name("model", tests, NULL, NULL);
