@@ -15,7 +15,7 @@
 void scnn_run_free(run_data *r)
 {
     if (r->it)
-        for (int k = 0; k < r->iterations; k++) {
+        for (int k = 0; k < r->conf.iterations; k++) {
             free(r->it[k].hist);
             free(r->it[k].probs);
         }
@@ -70,30 +70,49 @@ static bool to_double(const char *s, double *out)
     return true;
 }
 
-static scnn_status read_run_conf(run_data *r)
+scnn_status scnn_run_conf_write(const char *dir, const scnn_train_opts *o)
 {
+    char path[SCNN_RUN_PATH + 64], text[4096 + SCNN_RUN_PATH];
+    snprintf(path, sizeof path, "%s/run.conf", dir);
+    int n = snprintf(text, sizeof text,
+                     "# scnn train options; 'scnn train --resume %s' continues this run\n"
+                     "dataset=%s\ndata_dir=%s\nepochs=%d\nbatch=%d\nlimit=%zu\ntest_limit=%zu\n"
+                     "val_split=%.17g\nseed=%llu\niterations=%d\naugment=%d\nprotocol=%s\n"
+                     "select=%s\npatience=%d\nbackend=%s\n",
+                     dir, o->dataset, o->data_dir ? o->data_dir : "", o->epochs, o->batch, o->limit,
+                     o->test_limit, o->val_split, (unsigned long long)o->seed, o->iterations,
+                     o->augment, o->protocol, o->select, o->patience, o->backend->name);
+    if (n < 0 || (size_t)n >= sizeof text)
+        return scnn_fail(SCNN_ERR_ARG, "%s: the options do not fit", path);
+    return scnn_write_atomic(path, text, (size_t)n);
+}
+
+scnn_status scnn_run_conf_read(const char *dir, scnn_run_conf *c)
+{
+    memset(c, 0, sizeof *c);
     char path[SCNN_RUN_PATH + 64];
-    snprintf(path, sizeof path, "%s/run.conf", r->dir);
+    snprintf(path, sizeof path, "%s/run.conf", dir);
     char *text = scnn_read_text(path, 1 << 20);
     if (!text) {
         if (errno == ENOENT)
             return scnn_fail(SCNN_ERR_IO,
                              "%s: no such file (is %s a run folder written by "
                              "'scnn train'?)",
-                             path, r->dir);
+                             path, dir);
         return read_fail(path);
     }
     bool have_dataset = false, have_epochs = false, have_iter = false;
+    int known = 0; /* of the 14 keys scnn_run_conf_write writes */
     scnn_status st = SCNN_OK;
     char *p = text, *line;
     int lineno = 0;
-    r->batch = 250;
-    r->augment = 2;
-    r->val_split = 0.2;
-    r->seed = 1;
-    snprintf(r->protocol, sizeof r->protocol, "clean");
-    snprintf(r->select, sizeof r->select, "val_loss");
-    snprintf(r->backend, sizeof r->backend, "unknown");
+    c->batch = 250;
+    c->augment = 2;
+    c->val_split = 0.2;
+    c->seed = 1;
+    snprintf(c->protocol, sizeof c->protocol, "clean");
+    snprintf(c->select, sizeof c->select, "val_loss");
+    snprintf(c->backend, sizeof c->backend, "unknown");
     while (st == SCNN_OK && (line = next_line(&p))) {
         lineno++;
         if (!line[0] || line[0] == '#')
@@ -108,52 +127,57 @@ static scnn_status read_run_conf(run_data *r)
         const char *k = line, *v = eq + 1;
         long long n = 0;
         bool ok = true;
+        known++;
         if (strcmp(k, "dataset") == 0) {
             ok = scnn_class_names(v) != NULL;
-            snprintf(r->dataset, sizeof r->dataset, "%s", v);
+            snprintf(c->dataset, sizeof c->dataset, "%s", v);
             have_dataset = true;
         } else if (strcmp(k, "data_dir") == 0) {
-            ok = strlen(v) < sizeof r->data_dir;
-            snprintf(r->data_dir, sizeof r->data_dir, "%s", v);
+            ok = strlen(v) < sizeof c->data_dir;
+            snprintf(c->data_dir, sizeof c->data_dir, "%s", v);
         } else if (strcmp(k, "protocol") == 0) {
-            snprintf(r->protocol, sizeof r->protocol, "%s", v);
+            ok = strcmp(v, "clean") == 0 || strcmp(v, "seed") == 0;
+            snprintf(c->protocol, sizeof c->protocol, "%s", v);
         } else if (strcmp(k, "select") == 0) {
             ok = strcmp(v, "val_loss") == 0 || strcmp(v, "val_acc") == 0;
-            snprintf(r->select, sizeof r->select, "%s", v);
+            snprintf(c->select, sizeof c->select, "%s", v);
         } else if (strcmp(k, "backend") == 0) {
-            snprintf(r->backend, sizeof r->backend, "%s", v);
+            snprintf(c->backend, sizeof c->backend, "%s", v);
         } else if (strcmp(k, "epochs") == 0) {
             ok = to_ll(v, 1, 1000000, &n);
-            r->epochs = (int)n;
+            c->epochs = (int)n;
             have_epochs = true;
         } else if (strcmp(k, "iterations") == 0) {
             ok = to_ll(v, 1, 100000, &n);
-            r->iterations = (int)n;
+            c->iterations = (int)n;
             have_iter = true;
         } else if (strcmp(k, "batch") == 0) {
             ok = to_ll(v, 1, 100000000, &n);
-            r->batch = (int)n;
+            c->batch = (int)n;
         } else if (strcmp(k, "augment") == 0) {
             ok = to_ll(v, 0, 1000, &n);
-            r->augment = (int)n;
+            c->augment = (int)n;
         } else if (strcmp(k, "patience") == 0) {
             ok = to_ll(v, 0, 100000000, &n);
-            r->patience = (int)n;
+            c->patience = (int)n;
         } else if (strcmp(k, "limit") == 0) {
-            ok = to_ll(v, 0, (long long)1 << 40, &r->limit);
+            ok = to_ll(v, 0, (long long)1 << 40, &c->limit);
         } else if (strcmp(k, "test_limit") == 0) {
-            ok = to_ll(v, 0, (long long)1 << 40, &r->test_limit);
+            ok = to_ll(v, 0, (long long)1 << 40, &c->test_limit);
         } else if (strcmp(k, "val_split") == 0) {
-            ok = to_double(v, &r->val_split) && r->val_split >= 0 && r->val_split < 1;
+            ok = to_double(v, &c->val_split) && c->val_split >= 0 && c->val_split < 1;
         } else if (strcmp(k, "seed") == 0) {
             ok = to_ll(v, 0, INT64_MAX, &n);
-            r->seed = (unsigned long long)n;
-        } /* other keys: written by a newer scnn; ignored */
+            c->seed = (unsigned long long)n;
+        } else {
+            known--; /* written by a newer scnn: ignored */
+        }
         if (!ok)
             st = scnn_fail(SCNN_ERR_FORMAT, "%s: line %d: bad value for %s: '%.40s'", path, lineno,
                            k, v);
     }
     free(text);
+    c->complete = known == 14;
     if (st == SCNN_OK && !(have_dataset && have_epochs && have_iter))
         st = scnn_fail(SCNN_ERR_FORMAT, "%s: incomplete: needs dataset, epochs and iterations",
                        path);
@@ -206,16 +230,30 @@ static scnn_status read_history(const char *path, iter_data *it)
     return st;
 }
 
-static scnn_status read_result(const char *path, iter_data *it)
+scnn_status scnn_run_result_write(const char *path, const scnn_run_result *r)
 {
+    char text[1024];
+    int n =
+        snprintf(text, sizeof text,
+                 "best_epoch %d\nepochs_run %d\ntrain_loss %.17g\ntrain_acc %.17g\n"
+                 "val_loss %.17g\nval_acc %.17g\ntest_loss %.17g\ntest_acc %.17g\n"
+                 "seconds %.17g\nseconds_per_epoch %.17g\nn_test %zu\n",
+                 r->best_epoch, r->epochs_run, r->train_loss, r->train_acc, r->val_loss, r->val_acc,
+                 r->test_loss, r->test_acc, r->seconds, r->seconds_per_epoch, r->n_test);
+    return scnn_write_atomic(path, text, (size_t)n);
+}
+
+scnn_status scnn_run_result_read(const char *path, scnn_run_result *r)
+{
+    memset(r, 0, sizeof *r);
     char *text = scnn_read_text(path, 1 << 20);
     if (!text)
         return read_fail(path);
-    static const char *const keys[] = {"best_epoch", "epochs_run", "train_loss",
-                                       "train_acc",  "val_loss",   "val_acc",
-                                       "test_loss",  "test_acc",   "n_test"};
-    enum { NKEYS = sizeof keys / sizeof keys[0] };
-    double v[NKEYS];
+    static const char *const keys[] = {"best_epoch", "epochs_run", "train_loss",       "train_acc",
+                                       "val_loss",   "val_acc",    "test_loss",        "test_acc",
+                                       "n_test",     "seconds",    "seconds_per_epoch"};
+    enum { NKEYS = sizeof keys / sizeof keys[0], NREQUIRED = 9 };
+    double v[NKEYS] = {0};
     bool have[NKEYS] = {false};
     char *p = text, *line;
     int lineno = 0;
@@ -232,8 +270,6 @@ static scnn_status read_result(const char *path, iter_data *it)
             break;
         }
         *sp = 0;
-        if (strcmp(line, "seconds_per_epoch") == 0)
-            it->seconds_per_epoch = x;
         for (int i = 0; i < NKEYS; i++)
             if (strcmp(line, keys[i]) == 0) {
                 v[i] = x;
@@ -241,26 +277,52 @@ static scnn_status read_result(const char *path, iter_data *it)
             }
     }
     free(text);
-    for (int i = 0; st == SCNN_OK && i < NKEYS; i++)
+    for (int i = 0; st == SCNN_OK && i < NREQUIRED; i++)
         if (!have[i])
             st = scnn_fail(SCNN_ERR_FORMAT, "%s: no %s", path, keys[i]);
     if (st != SCNN_OK)
         return st;
-    if (v[0] < 0 || v[0] > it->n_hist || v[1] != it->n_hist || v[8] < 0 || v[8] > 1e9 ||
-        v[8] != floor(v[8]))
+    if (v[0] < 0 || v[0] > 1e9 || v[0] != floor(v[0]) || v[1] < 0 || v[1] > 1e9 ||
+        v[1] != floor(v[1]) || v[8] < 0 || v[8] > 1e9 || v[8] != floor(v[8]))
         return scnn_fail(SCNN_ERR_FORMAT,
-                         "%s: best_epoch %g / epochs_run %g / n_test %g do not "
+                         "%s: best_epoch %g / epochs_run %g / n_test %g: not counts", path, v[0],
+                         v[1], v[8]);
+    r->best_epoch = (int)v[0];
+    r->epochs_run = (int)v[1];
+    r->train_loss = v[2];
+    r->train_acc = v[3];
+    r->val_loss = v[4];
+    r->val_acc = v[5];
+    r->test_loss = v[6];
+    r->test_acc = v[7];
+    r->n_test = (size_t)v[8];
+    r->seconds = v[9];
+    r->seconds_per_epoch = v[10];
+    r->complete = have[9] && have[10];
+    return SCNN_OK;
+}
+
+static scnn_status read_result(const char *path, iter_data *it)
+{
+    scnn_run_result res;
+    scnn_status st = scnn_run_result_read(path, &res);
+    if (st != SCNN_OK)
+        return st;
+    if (res.best_epoch > it->n_hist || res.epochs_run != it->n_hist)
+        return scnn_fail(SCNN_ERR_FORMAT,
+                         "%s: best_epoch %d / epochs_run %d / n_test %zu do not "
                          "match history.csv's %d epochs",
-                         path, v[0], v[1], v[8], it->n_hist);
-    it->best_epoch = (int)v[0];
-    it->epochs_run = (int)v[1];
-    it->train_loss = v[2];
-    it->train_acc = v[3];
-    it->val_loss = v[4];
-    it->val_acc = v[5];
-    it->test_loss = v[6];
-    it->test_acc = v[7];
-    it->n_test = (size_t)v[8];
+                         path, res.best_epoch, res.epochs_run, res.n_test, it->n_hist);
+    it->best_epoch = res.best_epoch;
+    it->epochs_run = res.epochs_run;
+    it->train_loss = res.train_loss;
+    it->train_acc = res.train_acc;
+    it->val_loss = res.val_loss;
+    it->val_acc = res.val_acc;
+    it->test_loss = res.test_loss;
+    it->test_acc = res.test_acc;
+    it->seconds_per_epoch = res.seconds_per_epoch;
+    it->n_test = res.n_test;
     it->finished = true;
     return SCNN_OK;
 }
@@ -332,7 +394,7 @@ static scnn_status read_summary(run_data *r)
     int n = r->n_finished;
     double tl[n ? n : 1], ta[n ? n : 1], trl[n ? n : 1], tra[n ? n : 1], vl[n ? n : 1],
         va[n ? n : 1], ke[n ? n : 1], sd;
-    for (int k = 0, j = 0; k < r->iterations; k++) {
+    for (int k = 0, j = 0; k < r->conf.iterations; k++) {
         const iter_data *it = &r->it[k];
         if (!it->finished)
             continue;
@@ -388,7 +450,7 @@ static scnn_status read_summary(run_data *r)
     for (const char *p = text; (p = strstr(p, "\"iteration\":")); p++)
         count++;
     free(text);
-    r->summary_current = count == r->n_finished && r->n_finished == r->iterations;
+    r->summary_current = count == r->n_finished && r->n_finished == r->conf.iterations;
     if (r->summary_current) {
         double *dst[] = {&r->mean_test_loss, &r->std_test_loss,   &r->mean_test_acc,
                          &r->std_test_acc,   &r->mean_train_loss, &r->mean_train_acc,
@@ -404,7 +466,7 @@ static scnn_status read_summary(run_data *r)
 /* The best epoch of a history by the run's selection rule (Keras keeps the first best). */
 static int best_of_history(const run_data *r, const iter_data *it)
 {
-    bool by_acc = strcmp(r->select, "val_acc") == 0;
+    bool by_acc = strcmp(r->conf.select, "val_acc") == 0;
     int best = 0;
     for (int e = 0; e < it->n_hist; e++) {
         const hist_row *h = &it->hist[e];
@@ -428,14 +490,14 @@ scnn_status scnn_run_load(run_data *r, const char *dir, bool with_probs)
     if (!S_ISDIR(sb.st_mode))
         return scnn_fail(SCNN_ERR_ARG, "%s: not a folder (give the run folder of 'scnn train')",
                          r->dir);
-    scnn_status st = read_run_conf(r);
+    scnn_status st = scnn_run_conf_read(r->dir, &r->conf);
     if (st != SCNN_OK)
         return st;
-    r->it = calloc((size_t)r->iterations, sizeof *r->it);
+    r->it = calloc((size_t)r->conf.iterations, sizeof *r->it);
     if (!r->it)
         return scnn_fail(SCNN_ERR_NOMEM, "out of memory");
     char path[SCNN_RUN_PATH + 64];
-    for (int k = 0; k < r->iterations; k++) {
+    for (int k = 0; k < r->conf.iterations; k++) {
         iter_data *it = &r->it[k];
         snprintf(path, sizeof path, "%s/iter-%d", r->dir, k);
         if (stat(path, &sb) != 0)

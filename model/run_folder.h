@@ -11,13 +11,44 @@
 
 #define SCNN_RUN_PATH 4096
 
+/* DIR/run.conf: the options of the run, "key=value" lines after a comment. */
+typedef struct scnn_run_conf {
+    char dataset[64], data_dir[2048], protocol[32], select[32], backend[64];
+    int epochs, batch, iterations, augment, patience;
+    long long limit, test_limit;
+    double val_split;
+    unsigned long long seed;
+    bool complete; /* every key that scnn_run_conf_write writes was there */
+} scnn_run_conf;
+
+/* Writes dir/run.conf (atomically) from the options of scnn train. */
+scnn_status scnn_run_conf_write(const char *dir, const scnn_train_opts *o);
+/* THE run.conf parser (for the reports and for resuming): strict values in range, unknown keys
+ * (a newer scnn's) ignored, defaults for the keys it may lack; dataset, epochs and iterations are
+ * required. A missing or malformed file is SCNN_ERR_IO/SCNN_ERR_FORMAT naming it (and the line). */
+scnn_status scnn_run_conf_read(const char *dir, scnn_run_conf *c);
+
+/* DIR/iter-k/result.txt: the figures of a finished iteration, "key number" lines. */
+typedef struct scnn_run_result {
+    int best_epoch, epochs_run; /* best_epoch: the kept checkpoint's (1-based) */
+    double train_loss, train_acc, val_loss, val_acc; /* at best_epoch */
+    double test_loss, test_acc, seconds, seconds_per_epoch;
+    size_t n_test;
+    bool complete; /* seconds and seconds_per_epoch were there too */
+} scnn_run_result;
+
+scnn_status scnn_run_result_write(const char *path, const scnn_run_result *r);
+/* THE result.txt parser: every number strict; best_epoch, epochs_run, the six losses and
+ * accuracies and n_test are required, the times optional (complete says). */
+scnn_status scnn_run_result_read(const char *path, scnn_run_result *r);
+
 typedef struct hist_row {
     int epoch;
     double loss, acc, val_loss, val_acc, seconds, images_per_s;
 } hist_row;
 
 typedef struct iter_data {
-    bool present; /* iter-k/ exists with a history */
+    bool present;  /* iter-k/ exists with a history */
     bool finished; /* result.txt (and test_probs.f32) exist */
     hist_row *hist;
     int n_hist;
@@ -29,13 +60,9 @@ typedef struct iter_data {
 
 typedef struct run_data {
     char dir[SCNN_RUN_PATH];
-    char dataset[64], data_dir[2048], protocol[32], select[32], backend[64];
-    char data_path[2048]; /* data_dir, or the default folder of the data set */
-    int epochs, batch, iterations, augment, patience;
-    long long limit, test_limit;
-    double val_split;
-    unsigned long long seed;
-    iter_data *it; /* [iterations] */
+    scnn_run_conf conf;   /* run.conf */
+    char data_path[2048]; /* conf.data_dir, or the default folder of the data set */
+    iter_data *it;        /* [iterations] */
     int n_present, n_finished;
     size_t n_test;
     /* summary.json */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "model/run_folder.h"
 #include "model/model_internal.h"
 #include "scnn_png.h"
 
@@ -62,11 +63,6 @@ static bool select_by_acc(const scnn_train_opts *o) { return strcmp(o->select, "
 
 /* ---- small file helpers ------------------------------------------------------------------- */
 
-static scnn_status write_text(const char *path, const char *text)
-{
-    return scnn_write_atomic(path, text, strlen(text));
-}
-
 /* The value after "key " on its own line in text, or NULL. */
 static const char *find_key(const char *text, const char *key, char *val, size_t len)
 {
@@ -87,66 +83,32 @@ static const char *find_key(const char *text, const char *key, char *val, size_t
 
 /* ---- the options file: run.conf ------------------------------------------------------------ */
 
-static scnn_status write_run_conf(const char *dir, const scnn_train_opts *o)
-{
-    char path[PATH_LEN], text[4096];
-    snprintf(path, sizeof path, "%s/run.conf", dir);
-    snprintf(text, sizeof text,
-             "# scnn train options; 'scnn train --resume %s' continues this run\n"
-             "dataset=%s\ndata_dir=%s\nepochs=%d\nbatch=%d\nlimit=%zu\ntest_limit=%zu\n"
-             "val_split=%.17g\nseed=%llu\niterations=%d\naugment=%d\nprotocol=%s\nselect=%s\n"
-             "patience=%d\nbackend=%s\n",
-             dir, o->dataset, o->data_dir ? o->data_dir : "", o->epochs, o->batch, o->limit,
-             o->test_limit, o->val_split, (unsigned long long)o->seed, o->iterations, o->augment,
-             o->protocol, o->select, o->patience, o->backend->name);
-    return write_text(path, text);
-}
-
-/* Static storage for the strings of a read run.conf. */
-static char conf_dataset[64], conf_data_dir[2048], conf_protocol[16], conf_select[16],
-    conf_backend[32];
+/* The strings of a read run.conf, which the options point into. */
+static scnn_run_conf conf;
 
 static scnn_status read_run_conf(const char *dir, scnn_train_opts *o)
 {
-    char path[PATH_LEN], v[2048];
-    snprintf(path, sizeof path, "%s/run.conf", dir);
-    char *t = scnn_read_text(path, 16u << 20);
-    if (!t)
-        return scnn_fail(SCNN_ERR_IO, "cannot resume %s: %s: %s", dir, path, strerror(errno));
+    if (scnn_run_conf_read(dir, &conf) != SCNN_OK) {
+        char why[600];
+        snprintf(why, sizeof why, "%s", scnn_last_error());
+        return scnn_fail(SCNN_ERR_FORMAT, "cannot resume %s: %s", dir, why);
+    }
+    if (!conf.complete)
+        return scnn_fail(SCNN_ERR_FORMAT, "cannot resume %s: %s/run.conf is incomplete", dir, dir);
     scnn_train_opts_default(o);
-    bool ok = true;
-#define STR(key, buf)                                                                             \
-    if ((ok = ok && find_key(t, key, v, sizeof v)))                                               \
-        snprintf(buf, sizeof buf, "%.*s", (int)sizeof buf - 1, v);
-    STR("dataset", conf_dataset)
-    STR("data_dir", conf_data_dir)
-    STR("protocol", conf_protocol)
-    STR("select", conf_select)
-    STR("backend", conf_backend)
-#undef STR
-#define NUM(key, expr)                                                                            \
-    if ((ok = ok && find_key(t, key, v, sizeof v)))                                               \
-        expr;
-    NUM("epochs", o->epochs = atoi(v))
-    NUM("batch", o->batch = atoi(v))
-    NUM("limit", o->limit = strtoull(v, NULL, 10))
-    NUM("test_limit", o->test_limit = strtoull(v, NULL, 10))
-    NUM("val_split", o->val_split = strtod(v, NULL))
-    NUM("seed", o->seed = strtoull(v, NULL, 10))
-    NUM("iterations", o->iterations = atoi(v))
-    NUM("augment", o->augment = atoi(v))
-    NUM("patience", o->patience = atoi(v))
-#undef NUM
-    free(t);
-    if (!ok || o->epochs < 1 || o->batch < 1 || o->iterations < 1 || o->augment < 0 ||
-        (strcmp(conf_protocol, "clean") && strcmp(conf_protocol, "seed")) ||
-        (strcmp(conf_select, "val_loss") && strcmp(conf_select, "val_acc")))
-        return scnn_fail(SCNN_ERR_FORMAT, "cannot resume %s: %s is incomplete or invalid", dir,
-                         path);
-    o->dataset = conf_dataset;
-    o->data_dir = conf_data_dir[0] ? conf_data_dir : NULL;
-    o->protocol = conf_protocol;
-    o->select = conf_select;
+    o->dataset = conf.dataset;
+    o->data_dir = conf.data_dir[0] ? conf.data_dir : NULL;
+    o->epochs = conf.epochs;
+    o->batch = conf.batch;
+    o->limit = (size_t)conf.limit;
+    o->test_limit = (size_t)conf.test_limit;
+    o->val_split = conf.val_split;
+    o->seed = conf.seed;
+    o->iterations = conf.iterations;
+    o->augment = conf.augment;
+    o->protocol = conf.protocol;
+    o->select = conf.select;
+    o->patience = conf.patience;
     o->out_dir = dir;
     return SCNN_OK;
 }
@@ -316,45 +278,44 @@ static scnn_status file_sha256(const char *path, char out[65])
 static scnn_status write_result(const char *dir, int k, const iter_result *r, const float *probs,
                                 size_t n_test)
 {
-    char path[PATH_LEN], text[1024];
+    char path[PATH_LEN];
     snprintf(path, sizeof path, "%s/iter-%d/test_probs.f32", dir, k);
     scnn_status st = scnn_write_atomic(path, probs, n_test * SCNN_CLASSES * sizeof(float));
     if (st != SCNN_OK)
         return st;
     snprintf(path, sizeof path, "%s/iter-%d/result.txt", dir, k);
-    snprintf(text, sizeof text,
-             "best_epoch %d\nepochs_run %d\ntrain_loss %.17g\ntrain_acc %.17g\nval_loss %.17g\n"
-             "val_acc %.17g\ntest_loss %.17g\ntest_acc %.17g\nseconds %.17g\n"
-             "seconds_per_epoch %.17g\nn_test %zu\n",
-             r->best_epoch, r->epochs_run, r->best.loss, r->best.acc, r->best.val_loss,
-             r->best.val_acc, r->test_loss, r->test_acc, r->seconds, r->seconds_per_epoch,
-             n_test);
-    return write_text(path, text);
+    scnn_run_result res = {.best_epoch = r->best_epoch, .epochs_run = r->epochs_run,
+                           .train_loss = r->best.loss, .train_acc = r->best.acc,
+                           .val_loss = r->best.val_loss, .val_acc = r->best.val_acc,
+                           .test_loss = r->test_loss, .test_acc = r->test_acc,
+                           .seconds = r->seconds, .seconds_per_epoch = r->seconds_per_epoch,
+                           .n_test = n_test};
+    return scnn_run_result_write(path, &res);
 }
 
+/* A finished iteration's results (result.txt and test_probs.f32), when complete and of n_test
+ * test images: a resumed run skips that iteration. */
 static bool read_result(const char *dir, int k, iter_result *r, float *probs, size_t n_test)
 {
-    char path[PATH_LEN], v[64];
+    char path[PATH_LEN];
     snprintf(path, sizeof path, "%s/iter-%d/result.txt", dir, k);
-    char *t = scnn_read_text(path, 16u << 20);
-    if (!t)
+    scnn_run_result res;
+    if (scnn_run_result_read(path, &res) != SCNN_OK || !res.complete || res.n_test != n_test)
         return false;
-    double *dst[] = {&r->best.loss, &r->best.acc, &r->best.val_loss, &r->best.val_acc,
-                     &r->test_loss, &r->test_acc, &r->seconds, &r->seconds_per_epoch};
-    const char *keys[] = {"train_loss", "train_acc", "val_loss", "val_acc",
-                          "test_loss", "test_acc", "seconds", "seconds_per_epoch"};
-    bool ok = find_key(t, "best_epoch", v, sizeof v) && (r->best_epoch = atoi(v)) >= 0;
-    ok = ok && find_key(t, "epochs_run", v, sizeof v) && (r->epochs_run = atoi(v)) >= 0;
-    for (size_t i = 0; ok && i < sizeof keys / sizeof keys[0]; i++)
-        ok = find_key(t, keys[i], v, sizeof v) && ((*dst[i] = strtod(v, NULL)), 1);
-    ok = ok && find_key(t, "n_test", v, sizeof v) && strtoull(v, NULL, 10) == n_test;
-    free(t);
-    if (!ok)
-        return false;
+    r->best_epoch = res.best_epoch;
+    r->epochs_run = res.epochs_run;
+    r->best.loss = res.train_loss;
+    r->best.acc = res.train_acc;
+    r->best.val_loss = res.val_loss;
+    r->best.val_acc = res.val_acc;
+    r->test_loss = res.test_loss;
+    r->test_acc = res.test_acc;
+    r->seconds = res.seconds;
+    r->seconds_per_epoch = res.seconds_per_epoch;
     snprintf(path, sizeof path, "%s/iter-%d/test_probs.f32", dir, k);
     size_t want = n_test * SCNN_CLASSES * sizeof(float), len;
     uint8_t *data;
-    ok = scnn_read_file(path, want, &data, &len) == SCNN_OK && len == want;
+    bool ok = scnn_read_file(path, want, &data, &len) == SCNN_OK && len == want;
     if (ok)
         memcpy(probs, data, want);
     free(data);
@@ -659,7 +620,7 @@ static scnn_status run_all(run *r)
         (st = scnn_augment_dataset(&r->all_aug, &r->all, o->augment, o->seed)) != SCNN_OK)
         return st;
 
-    if ((st = scnn_mkdirs(o->out_dir)) != SCNN_OK || (st = write_run_conf(o->out_dir, o)) != SCNN_OK)
+    if ((st = scnn_mkdirs(o->out_dir)) != SCNN_OK || (st = scnn_run_conf_write(o->out_dir, o)) != SCNN_OK)
         return st;
 
     printf("backend %s, %d thread%s; %s, protocol %s, %d iteration%s of %d epochs, batch %d, "
@@ -749,10 +710,10 @@ scnn_status scnn_train_resume(const char *dir, const scnn_backend *backend, bool
         return st;
     r.o.backend = backend;
     r.o.progress = progress;
-    if (strcmp(conf_backend, backend->name) != 0)
+    if (strcmp(conf.backend, backend->name) != 0)
         fprintf(stderr, "warning: %s was trained with backend %s, continuing with %s: results "
                         "will not be byte-identical to an uninterrupted run\n",
-                dir, conf_backend, backend->name);
+                dir, conf.backend, backend->name);
     st = run_all(&r);
     run_free(&r);
     return st;

@@ -17,23 +17,24 @@ static void md_pct_pm(scnn_strbuf *b, double m, double sd)
 
 static bool reduced_run(const run_data *r, char *why, size_t len)
 {
-    bool mnist = strcmp(r->dataset, "mnist") == 0;
+    bool mnist = strcmp(r->conf.dataset, "mnist") == 0;
     scnn_strbuf b = {0};
-    if (r->epochs != 80)
-        scnn_strbuf_printf(&b, "%d epochs instead of 80; ", r->epochs);
-    if (r->limit)
-        scnn_strbuf_printf(&b, "%lld training originals instead of 60,000; ", r->limit);
-    if (r->test_limit && r->test_limit < 10000)
-        scnn_strbuf_printf(&b, "%lld test images instead of 10,000; ", r->test_limit);
-    if (r->augment != 2)
-        scnn_strbuf_printf(&b, "%d augmented cop%s instead of 2; ", r->augment,
-                           r->augment == 1 ? "y" : "ies");
-    if (r->iterations != (mnist ? 1 : 5))
-        scnn_strbuf_printf(&b, "%d models instead of %d; ", r->iterations, mnist ? 1 : 5);
-    if (r->batch != 250)
-        scnn_strbuf_printf(&b, "batch %d instead of 250; ", r->batch);
-    if (r->n_finished < r->iterations)
-        scnn_strbuf_printf(&b, "only %d of %d models finished; ", r->n_finished, r->iterations);
+    if (r->conf.epochs != 80)
+        scnn_strbuf_printf(&b, "%d epochs instead of 80; ", r->conf.epochs);
+    if (r->conf.limit)
+        scnn_strbuf_printf(&b, "%lld training originals instead of 60,000; ", r->conf.limit);
+    if (r->conf.test_limit && r->conf.test_limit < 10000)
+        scnn_strbuf_printf(&b, "%lld test images instead of 10,000; ", r->conf.test_limit);
+    if (r->conf.augment != 2)
+        scnn_strbuf_printf(&b, "%d augmented cop%s instead of 2; ", r->conf.augment,
+                           r->conf.augment == 1 ? "y" : "ies");
+    if (r->conf.iterations != (mnist ? 1 : 5))
+        scnn_strbuf_printf(&b, "%d models instead of %d; ", r->conf.iterations, mnist ? 1 : 5);
+    if (r->conf.batch != 250)
+        scnn_strbuf_printf(&b, "batch %d instead of 250; ", r->conf.batch);
+    if (r->n_finished < r->conf.iterations)
+        scnn_strbuf_printf(&b, "only %d of %d models finished; ", r->n_finished,
+                           r->conf.iterations);
     bool reduced = b.len > 0;
     snprintf(why, len, "%.*s", b.len > 2 ? (int)b.len - 2 : 0, b.p ? b.p : "");
     free(b.p);
@@ -54,18 +55,18 @@ void scnn_report_markdown(scnn_strbuf *b, const run_data *r, const run_data *c,
                           const scnn_class_report *cr, const preds *pr, const pair_info *pi,
                           bool plots, long trainable, int tvv_model)
 {
-    const char *dsn = scnn_report_dataset_title(r->dataset);
-    bool mnist = strcmp(r->dataset, "mnist") == 0;
-    const char *const *names = scnn_class_names(r->dataset);
+    const char *dsn = scnn_report_dataset_title(r->conf.dataset);
+    bool mnist = strcmp(r->conf.dataset, "mnist") == 0;
+    const char *const *names = scnn_class_names(r->conf.dataset);
     int nf = r->n_finished;
-    scnn_strbuf_printf(b, "# %s: the simple CNN, protocol %s\n\n", dsn, r->protocol);
+    scnn_strbuf_printf(b, "# %s: the simple CNN, protocol %s\n\n", dsn, r->conf.protocol);
     scnn_strbuf_printf(b, "Run folder `%s`", r->dir);
     if (r->git_rev[0])
         scnn_strbuf_printf(b, ", built from `%s`", r->git_rev);
     scnn_strbuf_printf(b, "; report written by `scnn report`.\n\n");
-    if (nf < r->iterations || !r->has_summary) {
+    if (nf < r->conf.iterations || !r->has_summary) {
         scnn_strbuf_printf(b, "> **Unfinished run:** %d of %d models %s finished (result.txt)", nf,
-                           r->iterations, nf == 1 ? "has" : "have");
+                           r->conf.iterations, nf == 1 ? "has" : "have");
         if (r->n_present > nf)
             scnn_strbuf_printf(
                 b,
@@ -98,9 +99,9 @@ void scnn_report_markdown(scnn_strbuf *b, const run_data *r, const run_data *c,
                                "%.2f%% |\n",
                                nf, r->ens_loss, 100 * r->ens_acc);
         scnn_strbuf_printf(b, "\nKept epoch (%s), mean over the models: %.1f of %d.\n\n",
-                           strcmp(r->select, "val_acc") == 0 ? "highest validation accuracy"
-                                                             : "lowest validation loss",
-                           r->mean_best_epoch, r->epochs);
+                           strcmp(r->conf.select, "val_acc") == 0 ? "highest validation accuracy"
+                                                                  : "lowest validation loss",
+                           r->mean_best_epoch, r->conf.epochs);
     }
 
     scnn_strbuf_printf(b, "### Beside the seed's published figures\n\n");
@@ -145,34 +146,36 @@ void scnn_report_markdown(scnn_strbuf *b, const run_data *r, const run_data *c,
 
     scnn_strbuf_printf(b, "## Settings\n\n| setting | value |\n|---|---|\n");
     scnn_strbuf_printf(b, "| data set | %s (`%s`) |\n", dsn, r->data_path);
-    scnn_strbuf_printf(b, "| protocol | %s |\n", r->protocol);
-    scnn_strbuf_printf(b, "| models (iterations) | %d, seeds %llu..%llu |\n", r->iterations,
-                       r->seed, r->seed + (unsigned long long)r->iterations - 1);
-    scnn_strbuf_printf(b, "| epochs | %d%s |\n", r->epochs, r->patience ? "" : " (no early stop)");
-    if (r->patience)
-        scnn_strbuf_printf(b, "| patience | %d epochs without improvement |\n", r->patience);
-    scnn_strbuf_printf(b, "| batch size | %d |\n", r->batch);
+    scnn_strbuf_printf(b, "| protocol | %s |\n", r->conf.protocol);
+    scnn_strbuf_printf(b, "| models (iterations) | %d, seeds %llu..%llu |\n", r->conf.iterations,
+                       r->conf.seed, r->conf.seed + (unsigned long long)r->conf.iterations - 1);
+    scnn_strbuf_printf(b, "| epochs | %d%s |\n", r->conf.epochs,
+                       r->conf.patience ? "" : " (no early stop)");
+    if (r->conf.patience)
+        scnn_strbuf_printf(b, "| patience | %d epochs without improvement |\n", r->conf.patience);
+    scnn_strbuf_printf(b, "| batch size | %d |\n", r->conf.batch);
     scnn_strbuf_printf(b,
                        "| augmentation | %d cop%s per training image (rotation ±10°, horizontal "
                        "flip) |\n",
-                       r->augment, r->augment == 1 ? "y" : "ies");
+                       r->conf.augment, r->conf.augment == 1 ? "y" : "ies");
     scnn_strbuf_printf(b, "| selection | the epoch with the %s |\n",
-                       strcmp(r->select, "val_acc") == 0 ? "highest validation accuracy"
-                                                         : "lowest validation loss");
-    scnn_strbuf_printf(b, "| validation split | %.0f%% of the originals |\n", 100 * r->val_split);
+                       strcmp(r->conf.select, "val_acc") == 0 ? "highest validation accuracy"
+                                                              : "lowest validation loss");
+    scnn_strbuf_printf(b, "| validation split | %.0f%% of the originals |\n",
+                       100 * r->conf.val_split);
     if (r->n_train || r->n_val)
         scnn_strbuf_printf(b,
                            "| images | %lld originals; %lld training (augmented copies included), "
                            "%lld validation, %zu test |\n",
                            r->n_originals, r->n_train, r->n_val, r->n_test);
     else
-        scnn_strbuf_printf(b, "| images | %s originals, %zu test |\n", r->limit ? "limited" : "all",
-                           r->n_test);
-    if (r->limit)
-        scnn_strbuf_printf(b, "| training originals limit | %lld |\n", r->limit);
-    if (r->test_limit)
-        scnn_strbuf_printf(b, "| test images limit | %lld |\n", r->test_limit);
-    scnn_strbuf_printf(b, "| backend | %s", r->backend);
+        scnn_strbuf_printf(b, "| images | %s originals, %zu test |\n",
+                           r->conf.limit ? "limited" : "all", r->n_test);
+    if (r->conf.limit)
+        scnn_strbuf_printf(b, "| training originals limit | %lld |\n", r->conf.limit);
+    if (r->conf.test_limit)
+        scnn_strbuf_printf(b, "| test images limit | %lld |\n", r->conf.test_limit);
+    scnn_strbuf_printf(b, "| backend | %s", r->conf.backend);
     if (r->threads)
         scnn_strbuf_printf(b, ", %d thread%s", r->threads, r->threads == 1 ? "" : "s");
     scnn_strbuf_printf(b, " |\n| trainable parameters | %ld,%03ld |\n\n", trainable / 1000,
@@ -181,9 +184,9 @@ void scnn_report_markdown(scnn_strbuf *b, const run_data *r, const run_data *c,
     scnn_strbuf_printf(b, "## Models\n\n| model | seed | kept epoch | epochs run | train loss | "
                           "train acc | val loss | val acc | test loss | test acc | s/epoch |\n"
                           "|---|---|---|---|---|---|---|---|---|---|---|\n");
-    for (int k = 0; k < r->iterations; k++) {
+    for (int k = 0; k < r->conf.iterations; k++) {
         const iter_data *it = &r->it[k];
-        scnn_strbuf_printf(b, "| %d | %llu | ", k, r->seed + (unsigned long long)k);
+        scnn_strbuf_printf(b, "| %d | %llu | ", k, r->conf.seed + (unsigned long long)k);
         if (!it->present) {
             scnn_strbuf_printf(b, "not started | | | | | | | | |\n");
         } else if (!it->finished) {
@@ -208,18 +211,18 @@ void scnn_report_markdown(scnn_strbuf *b, const run_data *r, const run_data *c,
 
     if (c) {
         scnn_strbuf_printf(b, "## Compared with `%s`\n\n", c->dir);
-        if (strcmp(c->dataset, r->dataset) != 0)
+        if (strcmp(c->conf.dataset, r->conf.dataset) != 0)
             scnn_strbuf_printf(b, "Note: that run is on %s, this one on %s.\n\n",
-                               scnn_report_dataset_title(c->dataset), dsn);
+                               scnn_report_dataset_title(c->conf.dataset), dsn);
         const run_data *rs[2] = {r, c};
         scnn_strbuf_printf(b, "| | this run | `%s` |\n|---|---|---|\n",
                            scnn_report_base_name(c->dir));
-        scnn_strbuf_printf(b, "| protocol | %s | %s |\n", r->protocol, c->protocol);
+        scnn_strbuf_printf(b, "| protocol | %s | %s |\n", r->conf.protocol, c->conf.protocol);
         scnn_strbuf_printf(b,
                            "| models finished / epochs / augmentation | %d / %d / x%d | %d / %d / "
                            "x%d |\n",
-                           r->n_finished, r->epochs, r->augment, c->n_finished, c->epochs,
-                           c->augment);
+                           r->n_finished, r->conf.epochs, r->conf.augment, c->n_finished,
+                           c->conf.epochs, c->conf.augment);
         scnn_strbuf_printf(b, "| test accuracy (mean ± std) |");
         for (int i = 0; i < 2; i++) {
             scnn_strbuf_printf(b, " ");

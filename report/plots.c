@@ -57,7 +57,7 @@ scnn_status scnn_report_curve_data(const run_data *r, const char *out)
                        "acc(%%) val_loss val_acc(%%)\n");
     scnn_strbuf_printf(&kd,
                        "# kept epoch per iteration: epoch loss acc(%%) val_loss val_acc(%%)\n");
-    for (int k = 0; k < r->iterations; k++) {
+    for (int k = 0; k < r->conf.iterations; k++) {
         const iter_data *it = &r->it[k];
         if (!it->present)
             continue;
@@ -100,13 +100,13 @@ scnn_status scnn_report_compare_data(const run_data *c, const char *out)
                        "models\n",
                        c->dir);
     int max_e = 0;
-    for (int k = 0; k < c->iterations; k++)
+    for (int k = 0; k < c->conf.iterations; k++)
         if (c->it[k].present && c->it[k].n_hist > max_e)
             max_e = c->it[k].n_hist;
     for (int e = 0; e < max_e; e++) {
         double s[4] = {0};
         int n = 0;
-        for (int k = 0; k < c->iterations; k++) {
+        for (int k = 0; k < c->conf.iterations; k++) {
             const iter_data *it = &c->it[k];
             if (!it->present || it->n_hist <= e)
                 continue;
@@ -129,7 +129,7 @@ scnn_status scnn_report_compare_data(const run_data *c, const char *out)
 static int max_epochs(const run_data *r)
 {
     int m = 1;
-    for (int k = 0; k < r->iterations; k++)
+    for (int k = 0; k < r->conf.iterations; k++)
         if (r->it[k].present && r->it[k].n_hist > m)
             m = r->it[k].n_hist;
     return m;
@@ -154,7 +154,7 @@ scnn_status scnn_report_curves_gp(const run_data *r, const run_data *cmp, const 
     snprintf(title, sizeof title,
              "%s, protocol %s: %s per epoch, %d model%s (training dashed, "
              "validation solid)",
-             scnn_report_dataset_title(r->dataset), r->protocol, name, r->n_present,
+             scnn_report_dataset_title(r->conf.dataset), r->conf.protocol, name, r->n_present,
              r->n_present == 1 ? "" : "s");
     scnn_strbuf_printf(&b, "set title ");
     scnn_report_gpstr(&b, title);
@@ -167,13 +167,13 @@ scnn_status scnn_report_curves_gp(const run_data *r, const run_data *cmp, const 
     scnn_strbuf_printf(&b, "set grid\nset key outside right top spacing 1.2 box opaque\n"
                            "set style line 100 lc rgb 'gray50' lw 2\nplot \\\n");
     int blk = 0;
-    for (int k = 0; k < r->iterations; k++) {
+    for (int k = 0; k < r->conf.iterations; k++) {
         const iter_data *it = &r->it[k];
         if (!it->present)
             continue;
         const char *c = colours[k % 10];
         char t[256];
-        snprintf(t, sizeof t, "model %d (seed %llu)%s", k, r->seed + (unsigned long long)k,
+        snprintf(t, sizeof t, "model %d (seed %llu)%s", k, r->conf.seed + (unsigned long long)k,
                  it->finished ? "" : ", unfinished");
         scnn_strbuf_printf(&b,
                            "  'history.dat' index %d using 1:%d with lines lw 2 dt 1 lc rgb '%s' "
@@ -198,12 +198,12 @@ scnn_status scnn_report_curves_gp(const run_data *r, const run_data *cmp, const 
     if (cmp) {
         char t[600];
         snprintf(t, sizeof t, "%.200s (%s): mean of %d, validation",
-                 scnn_report_base_name(cmp->dir), cmp->protocol, cmp->n_present);
+                 scnn_report_base_name(cmp->dir), cmp->conf.protocol, cmp->n_present);
         scnn_strbuf_printf(
             &b, "  'compare.dat' using 1:%d with lines lw 4 dt 1 lc rgb 'black' title ", col_v);
         scnn_report_gpstr(&b, t);
         snprintf(t, sizeof t, "%.200s (%s): mean of %d, training", scnn_report_base_name(cmp->dir),
-                 cmp->protocol, cmp->n_present);
+                 cmp->conf.protocol, cmp->n_present);
         scnn_strbuf_printf(&b,
                            ", \\\n  'compare.dat' using 1:%d with lines lw 4 dt 2 lc rgb 'black' "
                            "title ",
@@ -226,7 +226,7 @@ scnn_status scnn_report_curves_gp(const run_data *r, const run_data *cmp, const 
 scnn_status scnn_report_train_vs_val_gp(const run_data *r, const char *out, int *model)
 {
     int k = 0;
-    while (k < r->iterations && !r->it[k].present)
+    while (k < r->conf.iterations && !r->it[k].present)
         k++;
     *model = k;
     const iter_data *it = &r->it[k];
@@ -234,7 +234,7 @@ scnn_status scnn_report_train_vs_val_gp(const run_data *r, const char *out, int 
     gp_header(&b, "train_vs_val", 1500, 620, "Training against validation, one model");
     char title[512];
     snprintf(title, sizeof title, "%s, model %d (seed %llu): training against validation%s",
-             scnn_report_dataset_title(r->dataset), k, r->seed + (unsigned long long)k,
+             scnn_report_dataset_title(r->conf.dataset), k, r->conf.seed + (unsigned long long)k,
              it->finished ? "" : " (unfinished)");
     scnn_strbuf_printf(&b, "set multiplot layout 1,2 title ");
     scnn_report_gpstr(&b, title);
@@ -274,7 +274,7 @@ scnn_status scnn_report_train_vs_val_gp(const run_data *r, const char *out, int 
 scnn_status scnn_report_confusion_gp(const run_data *r, const scnn_class_report *cr,
                                      const preds *pr, const char *out)
 {
-    const char *const *names = scnn_class_names(r->dataset);
+    const char *const *names = scnn_class_names(r->conf.dataset);
     scnn_strbuf d = {0}, b = {0};
     scnn_strbuf_printf(&d, "# predicted true count fraction_of_true_class (rows: true class)\n");
     for (int t = 0; t < SCNN_CLASSES; t++) {
@@ -291,7 +291,7 @@ scnn_status scnn_report_confusion_gp(const run_data *r, const scnn_class_report 
     snprintf(title, sizeof title,
              "%s test set: confusion matrix, %s\n%zu images, accuracy "
              "%.2f%%",
-             scnn_report_dataset_title(r->dataset), pr->source, pr->n, 100 * cr->accuracy);
+             scnn_report_dataset_title(r->conf.dataset), pr->source, pr->n, 100 * cr->accuracy);
     scnn_strbuf_printf(&b, "set title ");
     scnn_report_gpstr(&b, title);
     scnn_strbuf_printf(&b, "\nset xlabel 'predicted class'\nset ylabel 'true class'\n"
@@ -420,7 +420,7 @@ static scnn_status write_grid_gp(const char *out, const char *name, const char *
 scnn_status scnn_report_examples_gp(const run_data *r, const scnn_dataset *test, const preds *pr,
                                     const char *out)
 {
-    const char *const *names = scnn_class_names(r->dataset);
+    const char *const *names = scnn_class_names(r->conf.dataset);
     grid_cell *cells = calloc(SCNN_CLASSES * GRID_COLS, sizeof *cells);
     size_t *cand = malloc((pr->n + 1) * sizeof *cand);
     if (!cells || !cand) {
@@ -437,7 +437,8 @@ scnn_status scnn_report_examples_gp(const run_data *r, const scnn_dataset *test,
         /* A seeded partial Fisher-Yates: the same run gives the same pictures. */
         for (size_t j = 0; j < m && j < GRID_COLS; j++) {
             size_t pick =
-                j + (size_t)(scnn_rng_u64(r->seed, 0x7265706f7274ull, (uint64_t)c, j) % (m - j));
+                j +
+                (size_t)(scnn_rng_u64(r->conf.seed, 0x7265706f7274ull, (uint64_t)c, j) % (m - j));
             size_t t = cand[j];
             cand[j] = cand[pick];
             cand[pick] = t;
@@ -463,7 +464,7 @@ scnn_status scnn_report_examples_gp(const run_data *r, const scnn_dataset *test,
              "%s: %d random test images per true class (rows)\n"
              "below each: the predicted class and its probability "
              "(predictions: %s); red: wrong (%d of %d)",
-             scnn_report_dataset_title(r->dataset), GRID_COLS, pr->source, wrong, n);
+             scnn_report_dataset_title(r->conf.dataset), GRID_COLS, pr->source, wrong, n);
     scnn_status st = write_grid_gp(out, "examples", title, test, cells, n, SCNN_CLASSES, GRID_COLS,
                                    row_labels, 1, 14);
     free(cells);
@@ -497,7 +498,7 @@ static int by_p_desc(const void *x, const void *y)
 scnn_status scnn_report_pair_gp(const run_data *r, const scnn_dataset *test, const preds *pr,
                                 const pair_info *pi, const char *out)
 {
-    const char *const *names = scnn_class_names(r->dataset);
+    const char *const *names = scnn_class_names(r->conf.dataset);
     grid_cell cells[2 * GRID_COLS];
     scored *s = malloc((pr->n + 1) * sizeof *s);
     if (!s)
@@ -532,11 +533,11 @@ scnn_status scnn_report_pair_gp(const run_data *r, const scnn_dataset *test, con
                  "%s: the most confused pair, %s and %s: %u + %u of %zu test "
                  "images\nthe most confident mistakes each way, with the "
                  "probabilities of both classes; predictions: %s",
-                 scnn_report_dataset_title(r->dataset), names[pi->a], names[pi->b], pi->ab, pi->ba,
-                 pr->n, pr->source);
+                 scnn_report_dataset_title(r->conf.dataset), names[pi->a], names[pi->b], pi->ab,
+                 pi->ba, pr->n, pr->source);
     else
         snprintf(title, sizeof title, "%s: no test image was misclassified; predictions: %s",
-                 scnn_report_dataset_title(r->dataset), pr->source);
+                 scnn_report_dataset_title(r->conf.dataset), pr->source);
     return write_grid_gp(out, "confused_pair", title, test, cells, n, 2, GRID_COLS, row_labels, 2,
                          16);
 }

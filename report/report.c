@@ -23,7 +23,7 @@ static scnn_status make_preds(run_data *r, const scnn_dataset *test, preds *pr)
     if (!pr->probs || !pr->pred)
         return scnn_fail(SCNN_ERR_NOMEM, "out of memory");
     int first = -1;
-    for (int k = 0; k < r->iterations; k++) {
+    for (int k = 0; k < r->conf.iterations; k++) {
         if (!r->it[k].finished)
             continue;
         if (first < 0)
@@ -123,16 +123,16 @@ scnn_status scnn_report(const char *dir, const char *compare_dir, const char *ou
     if ((st = scnn_mkdirs(out)) != SCNN_OK)
         goto done;
 
-    if (r.data_dir[0])
-        snprintf(r.data_path, sizeof r.data_path, "%s", r.data_dir);
+    if (r.conf.data_dir[0])
+        snprintf(r.data_path, sizeof r.data_path, "%s", r.conf.data_dir);
     else
-        scnn_dataset_dir(r.data_path, sizeof r.data_path, r.dataset);
+        scnn_dataset_dir(r.data_path, sizeof r.data_path, r.conf.dataset);
     if (r.n_finished > 0) {
-        if ((st = scnn_dataset_load(&test, r.data_path, r.dataset, "t10k")) != SCNN_OK) {
+        if ((st = scnn_dataset_load(&test, r.data_path, r.conf.dataset, "t10k")) != SCNN_OK) {
             char why[1024];
             snprintf(why, sizeof why, "%s", scnn_last_error());
             st = scnn_fail(st, "the test set of %s (run.conf: dataset %s, data_dir '%s'): %s",
-                           r.dir, r.dataset, r.data_dir, why);
+                           r.dir, r.conf.dataset, r.conf.data_dir, why);
             goto done;
         }
         if (r.n_test > test.n) {
@@ -146,7 +146,7 @@ scnn_status scnn_report(const char *dir, const char *compare_dir, const char *ou
             goto done;
         scnn_class_report_compute(&cr, test.labels, pr.pred, pr.n);
         pi = scnn_report_most_confused(&cr);
-        if ((st = write_class_csvs(&cr, scnn_class_names(r.dataset), out)) != SCNN_OK ||
+        if ((st = write_class_csvs(&cr, scnn_class_names(r.conf.dataset), out)) != SCNN_OK ||
             (st = scnn_report_confusion_gp(&r, &cr, &pr, out)) != SCNN_OK ||
             (st = scnn_report_examples_gp(&r, &test, &pr, out)) != SCNN_OK ||
             (st = scnn_report_pair_gp(&r, &test, &pr, &pi, out)) != SCNN_OK)

@@ -22,7 +22,7 @@ typedef struct preds {
 } preds;
 
 typedef struct pair_info {
-    int a, b; /* a < b */
+    int a, b;        /* a < b */
     uint32_t ab, ba; /* true a predicted b, and the reverse */
 } pair_info;
 
