@@ -24,10 +24,10 @@ const scnn_backend *pick_backend(const char *cmd);
  * the value (NULL when it is missing), advancing *i past a separate value. */
 const char *opt_value(int argc, char **argv, int *i, const char *name, bool *matched);
 
-int cmd_summary(int argc, char **argv);
-int cmd_backends(int argc, char **argv);
-int cmd_train(int argc, char **argv);
-int cmd_eval(int argc, char **argv);
+int cmd_summary(int argc, char **argv);   /* tools/cmd_summary.c */
+int cmd_backends(int argc, char **argv);  /* tools/cmd_backends.c */
+int cmd_train(int argc, char **argv);     /* tools/cmd_train.c */
+int cmd_eval(int argc, char **argv);      /* tools/cmd_eval.c */
 int cmd_report(int argc, char **argv);    /* tools/cmd_report.c */
 int cmd_extract(int argc, char **argv);   /* tools/cmd_extract.c */
 int cmd_predict(int argc, char **argv);   /* tools/cmd_predict.c */

@@ -1,0 +1,177 @@
+/* scnn train: the training protocol (model/train.c), then the report (report/). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/core.h"
+#include "tools/cli.h"
+
+static void train_help(void)
+{
+    printf("usage: %s train [options]\n\n"
+           "Trains the seed's simple CNN on a seeded random train/validation split of the\n"
+           "training originals, keeps the checkpoint of the epoch with the lowest validation\n"
+           "loss, and evaluates it on the test set.\n\n"
+           "  --dataset D      fashion_mnist (default) or mnist\n"
+           "  --data DIR       folder with the IDX files (default: data/idx/D, or\n"
+           "                   $SCNN_DATA/idx/D; 'make data' fetches them), or a PNG tree\n"
+           "                   from 'scnn extract' (its root, or ROOT/train/D)\n"
+           "  --epochs N       epochs (default 80)\n"
+           "  --batch N        batch size (default 250; the last partial batch is used)\n"
+           "  --limit N        use only the first N training originals (before the split)\n"
+           "  --test-limit N   evaluate on the first N test images only\n"
+           "  --val-split F    fraction of originals held out for validation (default 0.2)\n"
+           "  --seed S         random seed (default 1): split, shuffle, dropout, initialisation\n"
+           "  --iterations N   models to train, iteration k with seed S+k (default 5 for\n"
+           "                   fashion_mnist, 1 for mnist, as the seed)\n"
+           "  --augment K      augmented copies of every training image (default 2: rotation\n"
+           "                   within +-10 degrees, horizontal flip p=0.5)\n"
+           "  --protocol P     clean (default): a different split per iteration, augment only\n"
+           "                   the training part, validate on originals; seed: the seed's\n"
+           "                   order (augment all, then the same split every iteration)\n"
+           "  --select R       checkpoint rule: val_loss (default, the seed's) or val_acc\n"
+           "  --patience P     stop an iteration after P epochs without improvement\n"
+           "  --out DIR        run folder (default runs/<dataset>-<timestamp>); writes\n"
+           "                   DIR/iter-K/{history.csv,best.ckpt,result.txt}, DIR/summary.json\n"
+           "  --no-report      do not write DIR/report/ (scnn report) at the end\n"
+           "  --resume DIR     continue a killed run in DIR with its saved options (byte-\n"
+           "                   identical to an uninterrupted run on the same backend)\n\n"
+           "Environment: SCNN_BACKEND=naive|im2col|avx2|omp|auto selects the kernels;\n"
+           "OMP_NUM_THREADS the threads of the omp backend.\n",
+           prog);
+}
+
+/* The report is a by-product of training: a failure there does not fail the training. */
+static void report_after_training(const char *dir)
+{
+    if (scnn_report(dir, NULL, NULL) != SCNN_OK)
+        fprintf(stderr, "warning: no report: %s\n", scnn_last_error());
+}
+
+int cmd_train(int argc, char **argv)
+{
+    scnn_train_opts o;
+    scnn_train_opts_default(&o);
+    o.out_dir = NULL;
+    const char *resume = NULL;
+    bool no_report = false;
+    char outbuf[256];
+    int nopts = argc - 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        bool mt;
+        long n;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            train_help();
+            return 0;
+        }
+#define OPT(name) ((v = opt_value(argc, argv, &i, name, &mt)), mt)
+#define NEED(name)                                                                                \
+    if (!v)                                                                                       \
+        return usage_error("train", "option %s needs a value", name);
+        if (OPT("--dataset")) {
+            NEED("--dataset");
+            if (!is_dataset(v))
+                return usage_error("train", "unknown dataset '%s' (fashion_mnist or mnist)", v);
+            o.dataset = v;
+        } else if (OPT("--data")) {
+            NEED("--data");
+            o.data_dir = v;
+        } else if (OPT("--epochs")) {
+            NEED("--epochs");
+            if (!scnn_parse_long(v, 1, 100000, &n))
+                return usage_error("train", "--epochs: expected an integer 1..100000, got '%s'", v);
+            o.epochs = (int)n;
+        } else if (OPT("--batch")) {
+            NEED("--batch");
+            if (!scnn_parse_long(v, 1, 100000, &n))
+                return usage_error("train", "--batch: expected an integer 1..100000, got '%s'", v);
+            o.batch = (int)n;
+        } else if (OPT("--limit")) {
+            NEED("--limit");
+            if (!scnn_parse_long(v, 1, 100000000, &n))
+                return usage_error("train", "--limit: expected a positive integer, got '%s'", v);
+            o.limit = (size_t)n;
+        } else if (OPT("--test-limit")) {
+            NEED("--test-limit");
+            if (!scnn_parse_long(v, 1, 100000000, &n))
+                return usage_error("train", "--test-limit: expected a positive integer, got '%s'",
+                                   v);
+            o.test_limit = (size_t)n;
+        } else if (OPT("--val-split")) {
+            NEED("--val-split");
+            if (!scnn_parse_double(v, 0.0, 0.9, &o.val_split))
+                return usage_error("train", "--val-split: expected a number in [0, 0.9], got '%s'",
+                                   v);
+        } else if (OPT("--seed")) {
+            NEED("--seed");
+            if (!scnn_parse_u64(v, &o.seed))
+                return usage_error("train", "--seed: expected a non-negative integer, got '%s'", v);
+        } else if (OPT("--iterations")) {
+            NEED("--iterations");
+            if (!scnn_parse_long(v, 1, 1000, &n))
+                return usage_error("train", "--iterations: expected an integer 1..1000, got '%s'",
+                                   v);
+            o.iterations = (int)n;
+        } else if (OPT("--augment")) {
+            NEED("--augment");
+            if (!scnn_parse_long(v, 0, 20, &n))
+                return usage_error("train", "--augment: expected an integer 0..20, got '%s'", v);
+            o.augment = (int)n;
+        } else if (OPT("--protocol")) {
+            NEED("--protocol");
+            if (strcmp(v, "clean") != 0 && strcmp(v, "seed") != 0)
+                return usage_error("train", "--protocol: expected clean or seed, got '%s'", v);
+            o.protocol = v;
+        } else if (OPT("--select")) {
+            NEED("--select");
+            if (strcmp(v, "val_loss") != 0 && strcmp(v, "val_acc") != 0)
+                return usage_error("train", "--select: expected val_loss or val_acc, got '%s'", v);
+            o.select = v;
+        } else if (OPT("--patience")) {
+            NEED("--patience");
+            if (!scnn_parse_long(v, 1, 100000, &n))
+                return usage_error("train", "--patience: expected a positive integer, got '%s'", v);
+            o.patience = (int)n;
+        } else if (strcmp(a, "--no-report") == 0) {
+            no_report = true;
+        } else if (OPT("--resume")) {
+            NEED("--resume");
+            resume = v;
+        } else if (OPT("--out")) {
+            NEED("--out");
+            o.out_dir = v;
+        } else {
+            return usage_error("train", "unknown option '%s'", a);
+        }
+#undef OPT
+#undef NEED
+    }
+    if (resume && nopts > 2)
+        return usage_error("train", "%s", "--resume DIR takes no other options: the run's own "
+                                          "are in DIR/run.conf");
+    if (!(o.backend = pick_backend("train")))
+        return EXIT_USAGE;
+    if (resume) {
+        if (scnn_train_resume(resume, o.backend, isatty(STDOUT_FILENO)) != SCNN_OK)
+            return runtime_error("train");
+        report_after_training(resume);
+        return 0;
+    }
+    if (!o.out_dir) {
+        char stamp[32];
+        time_t t = time(NULL);
+        strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&t));
+        snprintf(outbuf, sizeof outbuf, "runs/%s-%s", o.dataset, stamp);
+        o.out_dir = outbuf;
+    }
+    o.progress = isatty(STDOUT_FILENO);
+    if (scnn_train_run(&o) != SCNN_OK)
+        return runtime_error("train");
+    if (!no_report)
+        report_after_training(o.out_dir);
+    return 0;
+}
