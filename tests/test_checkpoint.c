@@ -1,4 +1,4 @@
-/* Checkpoints (model/checkpoint.c) and SHA-256 (model/sha256.c).
+/* Checkpoints (model/checkpoint.c) and SHA-256 (core/sha256.c).
  *
  * The checkpoint tests run on the real model. The file layout is decoded here independently
  * from docs/checkpoint-format.md, so that the tests also pin the documented format. */
