@@ -29,8 +29,11 @@ BENCH_PEER_FLAGS = $(if $(filter 1,$(BENCH_ONEDNN)),-DSCNN_HAVE_ONEDNN -fopenmp)
 BENCH_PEER_LIBS = $(if $(filter 1,$(BENCH_ONEDNN)),-ldnnl -fopenmp) \
                   $(if $(filter 1,$(BENCH_OPENBLAS)),-lopenblas)
 
-.PHONY: bench-ops
+.PHONY: bench-ops bench-deps
 bench-ops: $(BENCH_OPS)
+# The bench's own dependency step (the PyTorch peer), apart from `make test`'s `make deps`.
+bench-deps:
+	@sh bench/deps.sh
 
 # Rewritten only when the peer choice changes, so the peer objects rebuild exactly then.
 $(BUILD)/bench/peers.flags: FORCE
