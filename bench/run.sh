@@ -247,7 +247,7 @@ dnnl_avx2=0
 step "per-operation benchmark (scnn_bench_ops $opsflags --threads $threads): $out/ops.log"
 # shellcheck disable=SC2086
 $peer_env "$OPS" $opsflags $peerflag --threads "$threads" --out "$out/ops.csv" \
-    > "$out/ops.log" 2>&1 || failed="$failed ops"
+    --json "$out/ops.json" --pairs-out "$out/ratios.csv" > "$out/ops.log" 2>&1 || failed="$failed ops"
 grep -E '^(FAIL|warning|# [0-9]+ rows)' "$out/ops.log"
 [ -f "$out/ops.csv" ] || fail "the per-operation benchmark wrote no CSV (see $out/ops.log)"
 
@@ -257,7 +257,7 @@ if [ $dnnl_avx2 = 1 ] && grep -q '^# peer onednn:' "$out/ops.csv"; then
     step "oneDNN limited to AVX2 (DNNL_MAX_CPU_ISA=AVX2), $ops2, apart, as onednn_avx2"
     # shellcheck disable=SC2086
     if $peer_env DNNL_MAX_CPU_ISA=AVX2 "$OPS" $opsflags --backends onednn --ops "$ops2" \
-        --threads "$threads" --out "$out/.ops-avx2.csv" \
+        --threads "$threads" --out "$out/.ops-avx2.csv" --json "$out/ops-onednn_avx2.json" \
         > "$out/ops-onednn_avx2.log" 2>&1; then
         { echo "# rows below: oneDNN limited to AVX2 (DNNL_MAX_CPU_ISA=AVX2 scnn_bench_ops --backends onednn --ops $ops2), timed apart from the rows above"
           sed -n 's/^# peer onednn:/# peer onednn_avx2:/p' "$out/.ops-avx2.csv"
