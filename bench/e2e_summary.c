@@ -375,11 +375,13 @@ int summary_main(const char *dir, bool markdown)
                      csv_get(&cmds, r, "parameter_backend"), csv_num_at(&cmds, r, "mean"),
                      csv_num_at(&cmds, r, "stddev"));
         }
+        /* the command as run, from " train " up to its per-backend --out folder */
         const char *cmd = cmds.nrows > 0 ? csv_get(&cmds, 0, "command") : "";
-        const char *train = strstr(cmd, " train ");
-        printf("%sWhole command, timed by hyperfine (commands.json; `scnn%s`, data loading "
-               "included): %s.\n",
-               markdown ? "\n" : "", train ? train : "", line);
+        const char *train = strstr(cmd, " train "), *end = train ? strstr(train, " --out ") : NULL;
+        int tlen = train ? (int)(end ? end - train : (long)strlen(train)) : 0;
+        printf("%sWhole command, timed by hyperfine (commands.json; `SCNN_BACKEND=B scnn%.*s`, "
+               "data loading included): %s.\n",
+               markdown ? "\n" : "", tlen, train ? train : "", line);
         csv_free(&cmds);
     }
     targets(markdown, dir, &ops, have_ops, &tr, &fm, have_fm, &ratios, have_ratios);

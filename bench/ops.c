@@ -1297,6 +1297,18 @@ static void context_header(bench *B, char *ctx, size_t len, const char *skipped,
     snprintf(ctx, len, "%s%s", head, skipped);
 }
 
+/* Writes buf (len bytes) to path atomically and frees it; false (message printed) on failure. */
+static bool write_and_free(const char *path, char *buf, size_t len)
+{
+    scnn_status st = scnn_write_atomic(path, buf, len);
+    free(buf);
+    if (st != SCNN_OK) {
+        fprintf(stderr, "scnn_bench_ops: %s\n", scnn_last_error());
+        return false;
+    }
+    return true;
+}
+
 static bool write_csv(bench *B, const char *ctx)
 {
     size_t cap = strlen(ctx) + 512 + (size_t)B->nrows * 512, len = 0;
@@ -1317,13 +1329,7 @@ static bool write_csv(bench *B, const char *ctx)
                                 w->median_ms, w->min_ms, w->stddev_ms, w->gflops, w->gbps, w->pct,
                                 w->peak, w->max_abs, w->max_rel, w->ok ? 1 : 0, w->impl);
     }
-    scnn_status st = scnn_write_atomic(B->o->out, buf, len);
-    free(buf);
-    if (st != SCNN_OK) {
-        fprintf(stderr, "scnn_bench_ops: %s\n", scnn_last_error());
-        return false;
-    }
-    return true;
+    return write_and_free(B->o->out, buf, len);
 }
 
 /* ratios.csv: the paired rounds' ratios, backend over peer (>1: the backend is faster). */
@@ -1347,13 +1353,7 @@ static bool write_ratios(bench *B, const char *ctx)
                                 w->pair, slash + 1, w->rounds, w->ratio[0], w->ratio[1],
                                 w->ratio[2]);
     }
-    scnn_status st = scnn_write_atomic(B->o->pairs_out, buf, len);
-    free(buf);
-    if (st != SCNN_OK) {
-        fprintf(stderr, "scnn_bench_ops: %s\n", scnn_last_error());
-        return false;
-    }
-    return true;
+    return write_and_free(B->o->pairs_out, buf, len);
 }
 
 /* The JSON's context, beside Google Benchmark's own (CPU, caches, load, frequency scaling):

@@ -39,7 +39,7 @@ section() {
     sed -n 's/^\(host kind\): /- **\1**: /p; s/^\(cpu id\): /- \1: /p; s/^l1d: /- L1d: /p' "$dir/machine.txt"
     echo "- $(grep -m1 '^fp32 fma peak, measured' "$dir/machine.txt")"
     sed -n 's/^fp32 fma peak, measured (avx512/- fp32 fma peak, measured (avx512/p; s/^\(avx512\/avx2 fma peak ratio\): /- \1: /p' "$dir/machine.txt"
-    sed -n 's/^fp32 fma peak, nominal/- nominal peak/p; s/^SPEC.md/- SPEC.md/p; s/^\(load average at [a-z]*\): /- \1: /p; s/^WARNING: /- **warning**: /p; s/^note: /- note: /p; s/^\(peer [a-z_]*\): /- \1: /p; s/^\(peer [a-z_]* ran as\): /- \1: /p' "$dir/machine.txt"
+    sed -n 's/^fp32 fma peak, nominal/- nominal peak/p; s/^SPEC.md/- SPEC.md/p; s/^\(load average at [a-z]*\): /- \1: /p; s/^WARNING: /- **warning**: /p; s/^note: /- note: /p; s/^\(peer [a-z0-9_]*\): /- \1: /p; s/^\(peer [a-z0-9_]* ran as\): /- \1: /p' "$dir/machine.txt"
     echo ""
     echo "$table"
     echo ""

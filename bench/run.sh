@@ -398,6 +398,37 @@ step "end to end (scnn_bench_e2e run --mode $MODE --threads $T $pyflag)"
 awk -F, '$1 == "pytorch" && !seen++ { print "peer pytorch ran as: " $21 }' "$out/train.csv" \
     >> "$out/machine.txt" 2>/dev/null
 
+# ---- 4b. whole commands: hyperfine --------------------------------------------------------------
+# Where the question is one command's wall time (a user's `scnn train --epochs 1 --limit N`,
+# data loading included), hyperfine times it, per backend (--parameter-list); not for ratios
+# between backends (the paired rounds of scnn_bench_ops are). quick: one run each, without
+# naive (minutes at any useful N).
+
+if command -v hyperfine >/dev/null 2>&1; then
+    case $MODE in
+        quick) hf_limit=250; hf_runs=1; hf_warm=0 ;;
+        default) hf_limit=2000; hf_runs=3; hf_warm=1 ;;
+        full) hf_limit=10000; hf_runs=5; hf_warm=1 ;;
+    esac
+    hf_list=$("$SCNN" backends | awk -v q="$MODE" '$2 == "available" && !(q == "quick" && $1 == "naive") {
+        printf "%s%s", s, $1; s = "," }')
+    hf_dir=$(mktemp -d "${TMPDIR:-/tmp}/scnn-hyperfine.XXXXXX")
+    step "whole commands (hyperfine, $hf_runs run(s) each): scnn train --epochs 1 --limit $hf_limit on $hf_list"
+    if hyperfine -N --style basic --runs "$hf_runs" --warmup "$hf_warm" \
+        --export-json "$out/commands.json" --export-csv "$out/commands.csv" \
+        --parameter-list backend "$hf_list" --prepare "rm -rf $hf_dir/{backend}" \
+        "env SCNN_BACKEND={backend} OMP_NUM_THREADS=$T $SCNN train --epochs 1 --iterations 1 --limit $hf_limit --test-limit $hf_limit --augment 0 --no-report --data $DATA --out $hf_dir/{backend}" \
+        > "$out/commands.log" 2>&1; then
+        awk -F, 'NR > 1 { printf "hyperfine %-8s %.2f s (+- %.2f) for the whole command\n", $NF, $2, $3 }' "$out/commands.csv"
+    else
+        failed="$failed hyperfine"
+        tail -n 3 "$out/commands.log"
+    fi
+    rm -rf "$hf_dir"
+else
+    skipped="$skipped hyperfine(not installed: make deps installs it)"
+fi
+
 # ---- 5. thread scaling of omp -----------------------------------------------------------------
 
 if "$SCNN" backends 2>/dev/null | awk '$1 == "omp" && $2 == "available" { f = 1 } END { exit !f }'; then

@@ -425,6 +425,24 @@ static void test_quick_harness(void **state)
     if (!js || !strstr(js, "\"benchmarks\"") || !strstr(js, "\"aggregate_name\": \"median\""))
         fail_msg("ops.json is missing or has no benchmarks");
     free(js);
+    /* hyperfine's whole-command timings, one per backend it ran */
+    if (tu_run(NULL, "command -v hyperfine >/dev/null") == 0) {
+        p = path_in(results, "commands.csv");
+        table *hf = table_read(p);
+        free(p);
+        assert_true(hf->nrow >= 1);
+        for (int r = 0; r < hf->nrow; r++) {
+            assert_true(num(hf, r, "mean") > 0);
+            assert_non_null(strstr(avail_out, get(hf, r, "parameter_backend")));
+        }
+        table_free(hf);
+        p = path_in(results, "commands.json");
+        char *hj = read_text(p);
+        free(p);
+        if (!hj || !strstr(hj, "\"results\""))
+            fail_msg("commands.json is missing or has no results");
+        free(hj);
+    }
     bool peer_ran = false;
     for (int r = 0; r < ops->nrow; r++)
         peer_ran |= strcmp(get(ops, r, "backend"), "onednn") == 0 ||
