@@ -1,6 +1,5 @@
 /* scnn_bench_e2e's shared declarations: bench/e2e_main.c (the command line) and one file per
- * concept: e2e_util.c (messages, allocation, median, a growing string: support code that
- * core/ will own), e2e_modes.c (how long each measurement runs), e2e_child.c (the child side
+ * concept: e2e_util.c (messages, allocation, the median: support code core/ lacks), e2e_modes.c (how long each measurement runs), e2e_child.c (the child side
  * of a measurement), e2e_spawn.c (the parent side: spawning a child, its key=value answers,
  * its peak memory), e2e_run.c (every backend end to end: train.csv, breakdown.csv),
  * e2e_csv.c (reading our CSV files), e2e_scaling.c, e2e_fullmem.c, e2e_summary.c. */
@@ -31,15 +30,8 @@ char *xstrdup(const char *s);
 double median(double *v, int n);  /* sorts v */
 int online_cores(void);
 int default_threads(void);        /* OMP_NUM_THREADS (its first number), else the online cores */
-/* A growing string. */
-typedef struct sbuf {
-    char *s;
-    size_t len, cap;
-} sbuf;
-
-void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *csv_num(char *buf, size_t len, double v, const char *fmt);  /* "nan" if not finite */
-void write_file_or_die(const char *path, const char *text);  /* atomic */
+void write_file_or_die(const char *path, const scnn_strbuf *text);  /* atomic; dies on failure */
 
 /* ---- e2e_modes.c ---- */
 typedef struct mode_cfg {

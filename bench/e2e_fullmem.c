@@ -42,14 +42,14 @@ int fullmem_main(const char *scnn, const char *backend, double seconds, const ch
                                  : "stopped at the time limit after loading and augmenting the "
                                    "data and some training batches (every buffer is allocated "
                                    "before the first step)";
-    sbuf t = {0};
-    sb_printf(&t, "# peak resident memory of `scnn train --epochs 1 --iterations 1` (all 60,000 "
+    scnn_strbuf t = {0};
+    scnn_strbuf_printf(&t, "# peak resident memory of `scnn train --epochs 1 --iterations 1` (all 60,000 "
                   "originals, 80/20 split, 2x augmentation, batch 250); wait4 ru_maxrss\n");
-    sb_printf(&t, "backend,seconds,completed,peak_rss_mb,ok,what\n");
-    sb_printf(&t, "%s,%.1f,%d,%.1f,%d,%s\n", backend, r.wall_s, completed ? 1 : 0, r.rss_mb,
+    scnn_strbuf_printf(&t, "backend,seconds,completed,peak_rss_mb,ok,what\n");
+    scnn_strbuf_printf(&t, "%s,%.1f,%d,%.1f,%d,%s\n", backend, r.wall_s, completed ? 1 : 0, r.rss_mb,
               ok && r.rss_mb <= RSS_LIMIT_MB ? 1 : 0, what);
-    write_file_or_die(out, t.s);
-    free(t.s);
+    write_file_or_die(out, &t);
+    scnn_strbuf_free(&t);
     printf("full training setup (%s): peak %.0f MB after %.0f s, %s%s%s\n", backend, r.rss_mb,
            r.wall_s, what, ok ? "" : "; FAILED: ", ok ? "" : r.why);
     res_free(&r);

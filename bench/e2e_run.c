@@ -164,19 +164,19 @@ static void write_run_csvs(const run_opts *o, e2e_row *rows, int n)
 {
     char a[64], b[64], c[64], d[64], e[64], f[64], g[64], h[64], i9[64], j[64], k[64], l[64],
         m2[64], p[64], q[64];
-    sbuf t = {0};
-    sb_printf(&t, "# scnn_bench_e2e %s, BENCH=%s, seed %llu; short training: the same images "
+    scnn_strbuf t = {0};
+    scnn_strbuf_printf(&t, "# scnn_bench_e2e %s, BENCH=%s, seed %llu; short training: the same images "
                   "and steps for every backend, dropout off, loss vs naive's at rel tol %g; "
                   "long: dropout on, vs the first fast backend; rss in MB (VmHWM of each "
                   "measurement's own process)\n",
               scnn_git_rev(), o->mode->name, (unsigned long long)o->seed, LOSS_RTOL);
-    sb_printf(&t, "backend,threads,train_images_per_s,infer_images_per_s,latency_ms,"
+    scnn_strbuf_printf(&t, "backend,threads,train_images_per_s,infer_images_per_s,latency_ms,"
                   "peak_rss_mb,final_loss,final_acc,matches_naive,train_loss,short_images,"
                   "long_images,long_loss,long_acc,long_matches,step_ms,latency_p90_ms,"
                   "train_rss_mb,infer_rss_mb,ok,impl,status\n");
     for (int r = 0; r < n; r++) {
         e2e_row *w = &rows[r];
-        sb_printf(&t, "%s,%d,%s,%s,%s,%s,%s,%s,%s,%s,%d,%d,%s,%s,%s,%s,%s,%s,%s,%d,%s,%s\n",
+        scnn_strbuf_printf(&t, "%s,%d,%s,%s,%s,%s,%s,%s,%s,%s,%d,%d,%s,%s,%s,%s,%s,%s,%s,%d,%s,%s\n",
                   w->backend, w->threads, csv_num(a, 64, w->train_ips, "%.3f"),
                   csv_num(b, 64, w->infer_ips, "%.3f"), csv_num(c, 64, w->latency_ms, "%.4f"),
                   csv_num(d, 64, w->rss_mb, "%.1f"), csv_num(e, 64, w->final_loss, "%.7f"),
@@ -191,28 +191,28 @@ static void write_run_csvs(const run_opts *o, e2e_row *rows, int n)
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/train.csv", o->out_dir);
-    write_file_or_die(path, t.s);
-    free(t.s);
+    write_file_or_die(path, &t);
+    scnn_strbuf_free(&t);
 
-    sbuf bd = {0};
-    sb_printf(&bd, "# per-phase wall time of one training step at batch 250 (scnn_model_profile"
+    scnn_strbuf bd = {0};
+    scnn_strbuf_printf(&bd, "# per-phase wall time of one training step at batch 250 (scnn_model_profile"
                    "; mean of %d profiled step%s after the timed ones); pct: of the profiled "
                    "step\n",
               o->mode->prof_steps, o->mode->prof_steps == 1 ? "" : "s");
-    sb_printf(&bd, "backend,threads,phase,group,ms,pct_of_step\n");
+    scnn_strbuf_printf(&bd, "backend,threads,phase,group,ms,pct_of_step\n");
     for (int r = 0; r < n; r++) {
         e2e_row *w = &rows[r];
         double total = 0;
         for (int x = 0; x < w->nphases; x++)
             total += w->phases[x].s;
         for (int x = 0; x < w->nphases; x++)
-            sb_printf(&bd, "%s,%d,%s,%s,%s,%s\n", w->backend, w->threads, w->phases[x].name,
+            scnn_strbuf_printf(&bd, "%s,%d,%s,%s,%s,%s\n", w->backend, w->threads, w->phases[x].name,
                       phase_group(w->phases[x].name), csv_num(p, 64, 1e3 * w->phases[x].s, "%.4f"),
                       csv_num(q, 64, total > 0 ? 100 * w->phases[x].s / total : NAN, "%.3f"));
     }
     snprintf(path, sizeof path, "%s/breakdown.csv", o->out_dir);
-    write_file_or_die(path, bd.s);
-    free(bd.s);
+    write_file_or_die(path, &bd);
+    scnn_strbuf_free(&bd);
 }
 
 

@@ -20,11 +20,11 @@ int scaling_main(const char *self, const char *backend, const int *threads, int 
     if (ops_path && !have_ops)
         die(1, "cannot read %s", ops_path);
     run_opts o = {.data = data, .mode = M, .seed = seed};
-    sbuf t = {0};
-    sb_printf(&t, "# %s training images/s (batch 250, median step after a warm-up) and conv2 "
+    scnn_strbuf t = {0};
+    scnn_strbuf_printf(&t, "# %s training images/s (batch 250, median step after a warm-up) and conv2 "
                   "GFLOP/s (from %s) per thread count; speedup and efficiency vs 1 thread\n",
               backend, ops_path ? ops_path : "no ops CSV");
-    sb_printf(&t, "backend,threads,train_images_per_s,speedup,efficiency,conv2_fwd_gflops,"
+    scnn_strbuf_printf(&t, "backend,threads,train_images_per_s,speedup,efficiency,conv2_fwd_gflops,"
                   "conv2_bwd_d_gflops,conv2_bwd_w_gflops,onednn_conv2_fwd_gflops,peak_rss_mb,"
                   "ok\n");
     double base = NAN;
@@ -45,7 +45,7 @@ int scaling_main(const char *self, const char *backend, const int *threads, int 
         char a[64], b[64], c[64], d[64], e[64], f[64], g[64], h[64];
         double sp = ips / base;
         int eff = threads[i];
-        sb_printf(&t, "%s,%d,%s,%s,%s,%s,%s,%s,%s,%s,%d\n", backend, eff,
+        scnn_strbuf_printf(&t, "%s,%d,%s,%s,%s,%s,%s,%s,%s,%s,%d\n", backend, eff,
                   csv_num(a, 64, ips, "%.3f"), csv_num(b, 64, sp, "%.4f"),
                   csv_num(c, 64, sp / eff, "%.4f"),
                   csv_num(d, 64, have_ops ? ops_field(&ops, backend, "conv2", "fwd", eff, "gflops") : NAN,
@@ -64,8 +64,8 @@ int scaling_main(const char *self, const char *backend, const int *threads, int 
         bad += !r.ok;
         res_free(&r);
     }
-    write_file_or_die(out, t.s);
-    free(t.s);
+    write_file_or_die(out, &t);
+    scnn_strbuf_free(&t);
     if (have_ops)
         csv_free(&ops);
     return bad ? 1 : 0;

@@ -1,5 +1,6 @@
-/* scnn_bench_e2e support: messages, allocation, the median, a growing string, atomic writes.
- * Written here because core/ does not have them yet (issue 10: the house moves them there). */
+/* scnn_bench_e2e support: messages, allocation, the median, writing a file. The string buffer
+ * and the atomic write are core's; the median is here because only this program needs one
+ * (scnn_bench_ops's statistics are Google Benchmark's). */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -83,30 +84,10 @@ const char *csv_num(char *buf, size_t len, double v, const char *fmt)
     return buf;
 }
 
-void write_file_or_die(const char *path, const char *text)
+void write_file_or_die(const char *path, const scnn_strbuf *text)
 {
-    if (scnn_write_atomic(path, text, strlen(text)) != SCNN_OK)
+    if (text->oom)
+        die(1, "cannot write %s: out of memory", path);
+    if (scnn_write_atomic(path, text->p ? text->p : "", text->len) != SCNN_OK)
         die(1, "cannot write %s: %s", path, scnn_last_error());
-}
-
-void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        size_t room = b->cap - b->len;
-        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? room : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-            return;
-        if (b->s && (size_t)n < room) {
-            b->len += (size_t)n;
-            return;
-        }
-        b->cap = b->cap * 2 + (size_t)n + 256;
-        char *nb = realloc(b->s, b->cap);
-        if (!nb)
-            die(1, "out of memory");
-        b->s = nb;
-    }
 }

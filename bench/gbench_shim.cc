@@ -26,6 +26,7 @@
 
 extern "C" {
 #include "bench/bench_ops.h"
+#include "core/core.h"
 #include "scnn.h"
 }
 

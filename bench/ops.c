@@ -21,8 +21,9 @@
 #include <omp.h>
 #endif
 
-#include "core/core.h"
 #include "bench/bench_ops.h"
+#include "core/core.h"
+#include "kernels/parity.h"
 #include "scnn.h"
 
 #define REL_TOL 1e-4
@@ -143,10 +144,9 @@ typedef struct bench {
 
 static void *falloc(size_t count)
 {
-    size_t bytes = (count * sizeof(float) + 63) & ~(size_t)63;
-    void *p = aligned_alloc(64, bytes ? bytes : 64);
+    void *p = scnn_alloc_aligned(count * sizeof(float));
     if (!p) {
-        fprintf(stderr, "scnn_bench_ops: out of memory (%zu bytes)\n", bytes);
+        fprintf(stderr, "scnn_bench_ops: out of memory (%zu floats)\n", count);
         exit(2);
     }
     return p;
@@ -588,8 +588,10 @@ typedef struct check {
     char msg[320];
 } check;
 
-/* ggml/benchdnn style: fail on any non-finite element and on |got-ref| > REL_TOL *
- * max(|ref|, rms(ref)); the rms floor keeps elements near zero from demanding the impossible. */
+/* Each float output through kernels/ parity comparison (ggml/benchdnn style: any non-finite
+ * element fails, and any |got-ref| > REL_TOL * max(|ref|, rms(ref)); the rms floor keeps
+ * elements near zero from demanding the impossible), shared with tests/; the pooling indices
+ * must be equal. */
 static void check_outputs(const outputs *got, const outputs *ref, check *c)
 {
     c->max_abs = 0;
@@ -598,26 +600,14 @@ static void check_outputs(const outputs *got, const outputs *ref, check *c)
     c->msg[0] = 0;
     for (int i = 0; i < ref->nf; i++) {
         const float *g = got->f[i], *r = ref->f[i];
-        size_t n = ref->n[i], bad = 0, first = 0;
-        double ss = 0;
-        for (size_t k = 0; k < n; k++)
-            ss += (double)r[k] * r[k];
-        double rms = n ? sqrt(ss / (double)n) : 0;
-        for (size_t k = 0; k < n; k++) {
-            double e = isfinite(g[k]) && isfinite(r[k]) ? fabs((double)g[k] - r[k]) : INFINITY;
-            double scale = fmax(fabs((double)r[k]), rms);
-            double rel = scale > 0 ? e / scale : (e > 0 ? INFINITY : 0);
-            if (e > c->max_abs)
-                c->max_abs = e;
-            if (rel > c->max_rel)
-                c->max_rel = rel;
-            if (!(rel <= REL_TOL) && bad++ == 0)
-                first = k;
-        }
-        if (bad && c->ok) {
+        scnn_parity p;
+        bool ok = scnn_parity_compare(g, r, ref->n[i], REL_TOL, &p);
+        c->max_abs = fmax(c->max_abs, p.max_abs);
+        c->max_rel = fmax(c->max_rel, p.max_rel);
+        if (!ok && c->ok) {
             snprintf(c->msg, sizeof c->msg,
                      "%s[%zu] = %.9g, want %.9g; %zu of %zu elements off by more than %g relative",
-                     ref->name[i], first, g[first], r[first], bad, n, REL_TOL);
+                     ref->name[i], p.first, g[p.first], r[p.first], p.bad, p.n, REL_TOL);
             c->ok = false;
         }
     }
