@@ -859,9 +859,9 @@ static bool settles(const runner *r, int threads)
 }
 
 /* The paired rounds of one group: the peers and our backends that passed their check, once per
- * round each; one ratio per backend and peer. Only the backends within PAIR_SPAN of our fastest
- * row of the group are paired: the targets compare our fastest, and the slow rungs (naive, the
- * reference, im2col) would make the rounds long for ratios nobody reads. false if the group has
+ * round each; one ratio per backend and peer. naive (the reference) is never paired, and of the
+ * others only those within PAIR_SPAN of our fastest row of the group: the targets compare our
+ * fastest, and the slow rungs (im2col) would make the rounds long for ratios nobody reads. false if the group has
  * no backend-peer pair. */
 static bool pair_setup(bench *B, bench_gb_pair *g, pending *p, int np, int t, double *samples)
 {
@@ -882,7 +882,7 @@ static bool pair_setup(bench *B, bench_gb_pair *g, pending *p, int np, int t, do
     for (int pass = 0; pass < 2; pass++)  /* those that alternate first, those that settle last */
         for (int i = 0; i < np; i++) {
             pending *q = &p[i];
-            if (!q->j || !q->w.ok || settles(q->r, t) != (pass == 1) ||
+            if (!q->j || !q->w.ok || q->r == B->naive || settles(q->r, t) != (pass == 1) ||
                 g->n == BENCH_GB_MAX_MEMBERS ||
                 (q->r->kind == R_BACKEND && !(q->w.median_ms <= PAIR_SPAN * best)))
                 continue;
