@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "bench/e2e.h"
+#include "model/layers.h"
 
 /* ---- run: every backend end to end --------------------------------------------------------- */
 
@@ -145,16 +146,16 @@ static void measure_row(const run_opts *o, e2e_row *w, const char *self, const c
 /* Groups of the breakdown plot: the layer and its direction. */
 static const char *phase_group(const char *name)
 {
+    /* "fwd <layer>" / "bwd <layer>", the layer by its Keras name in the layer table: the
+     * convolutions by their bench rows, the three Dense layers as one group */
     bool fwd = strncmp(name, "fwd ", 4) == 0, bwd = strncmp(name, "bwd ", 4) == 0;
-    const char *l = name + 4;
-    if (fwd || bwd) {
-        if (strncmp(l, "conv2d_1", 8) == 0)
-            return fwd ? "conv2 fwd" : "conv2 bwd";
-        if (strncmp(l, "conv2d", 6) == 0)
-            return fwd ? "conv1 fwd" : "conv1 bwd";
-        if (strncmp(l, "dense", 5) == 0)
-            return fwd ? "dense fwd" : "dense bwd";
-    }
+    int id = fwd || bwd ? scnn_layer_find(name + 4) : -1;
+    if (id == SCNN_L_CONV1)
+        return fwd ? "conv1 fwd" : "conv1 bwd";
+    if (id == SCNN_L_CONV2)
+        return fwd ? "conv2 fwd" : "conv2 bwd";
+    if (id == SCNN_L_DENSE1 || id == SCNN_L_DENSE2 || id == SCNN_L_DENSE3)
+        return fwd ? "dense fwd" : "dense bwd";
     if (strcmp(name, "adam") == 0)
         return "adam";
     return "other";

@@ -24,6 +24,7 @@
 #include "bench/bench_ops.h"
 #include "core/core.h"
 #include "kernels/parity.h"
+#include "model/layers.h"
 #include "scnn.h"
 
 #define REL_TOL 1e-4
@@ -40,37 +41,69 @@ typedef enum { DIR_FWD, DIR_BWD_D, DIR_BWD_W, DIR_BWD } op_dir;
 static const char *const dir_names[] = {"fwd", "bwd_d", "bwd_w", "bwd"};
 
 typedef struct op_def {
-    const char *name;
+    const char *name;   /* the row; the layer table's bench name (conv2_gemm, relu1: see layer) */
+    const char *layer;  /* the layer of model/layers.h whose shapes it takes */
     op_kind kind;
-    int h, w, c, k;  /* conv, pool, relu, bn: per-image input h,w,c (conv: k filters);
-                        gemm: c inputs -> k outputs */
-    bool same;
     int ndirs;
     op_dir dirs[3];
     const char *what;
+    /* from the layer table (op_shapes): conv, pool, bn: per-image input h,w,c (conv: k
+     * filters of kern x kern, same padding or valid); relu: the layer's output; gemm: c inputs
+     * -> k outputs */
+    int h, w, c, k, kern;
+    bool same;
 } op_def;
 
-/* As model/model.c calls them. */
-static const op_def op_defs[] = {
-    {"conv1", K_CONV, 28, 28, 1, 64, true, 3, {DIR_FWD, DIR_BWD_D, DIR_BWD_W},
-     "conv 4x4 same 1->64, bias+ReLU"},
-    {"conv2", K_CONV, 14, 14, 64, 64, false, 3, {DIR_FWD, DIR_BWD_D, DIR_BWD_W},
-     "conv 4x4 valid 64->64, bias+ReLU"},
-    {"conv2_gemm", K_IM2COL_GEMM, 14, 14, 64, 64, false, 1, {DIR_FWD},
-     "conv2 forward's im2col GEMM alone (im2col not timed)"},
-    {"dense", K_GEMM, 1, 1, 1600, 256, false, 3, {DIR_FWD, DIR_BWD_D, DIR_BWD_W},
-     "Dense 1600->256: fwd x.W, bwd_d dy.W^T, bwd_w x^T.dy"},
-    {"dense_1", K_GEMM, 1, 1, 256, 64, false, 3, {DIR_FWD, DIR_BWD_D, DIR_BWD_W},
-     "Dense 256->64, the same three GEMMs"},
-    {"dense_2", K_GEMM, 1, 1, 64, 10, false, 3, {DIR_FWD, DIR_BWD_D, DIR_BWD_W},
-     "Dense 64->10, the same three GEMMs"},
-    {"pool1", K_POOL, 28, 28, 64, 0, false, 2, {DIR_FWD, DIR_BWD}, "max-pool 2x2 28->14"},
-    {"pool2", K_POOL, 11, 11, 64, 0, false, 2, {DIR_FWD, DIR_BWD}, "max-pool 2x2 11->5"},
-    {"relu1", K_RELU, 28, 28, 64, 0, false, 1, {DIR_BWD}, "ReLU backward of conv1"},
-    {"bn0", K_BN, 28, 28, 1, 0, false, 2, {DIR_FWD, DIR_BWD}, "batch norm of the input"},
-    {"bn1", K_BN, 1, 1, 64, 0, false, 2, {DIR_FWD, DIR_BWD}, "batch norm of dense_1"},
+/* The model's heavy operations; their shapes are the layer table's (model/layers.h). */
+static op_def op_defs[] = {
+    {"conv1", "conv1", K_CONV, 3, {DIR_FWD, DIR_BWD_D, DIR_BWD_W}, "conv 4x4 same 1->64, bias+ReLU", 0, 0, 0, 0, 0, false},
+    {"conv2", "conv2", K_CONV, 3, {DIR_FWD, DIR_BWD_D, DIR_BWD_W},
+     "conv 4x4 valid 64->64, bias+ReLU", 0, 0, 0, 0, 0, false},
+    {"conv2_gemm", "conv2", K_IM2COL_GEMM, 1, {DIR_FWD},
+     "conv2 forward's im2col GEMM alone (im2col not timed)", 0, 0, 0, 0, 0, false},
+    {"dense", "dense", K_GEMM, 3, {DIR_FWD, DIR_BWD_D, DIR_BWD_W},
+     "Dense 1600->256: fwd x.W, bwd_d dy.W^T, bwd_w x^T.dy", 0, 0, 0, 0, 0, false},
+    {"dense_1", "dense_1", K_GEMM, 3, {DIR_FWD, DIR_BWD_D, DIR_BWD_W},
+     "Dense 256->64, the same three GEMMs", 0, 0, 0, 0, 0, false},
+    {"dense_2", "dense_2", K_GEMM, 3, {DIR_FWD, DIR_BWD_D, DIR_BWD_W},
+     "Dense 64->10, the same three GEMMs", 0, 0, 0, 0, 0, false},
+    {"pool1", "pool1", K_POOL, 2, {DIR_FWD, DIR_BWD}, "max-pool 2x2 28->14", 0, 0, 0, 0, 0, false},
+    {"pool2", "pool2", K_POOL, 2, {DIR_FWD, DIR_BWD}, "max-pool 2x2 11->5", 0, 0, 0, 0, 0, false},
+    {"relu1", "conv1", K_RELU, 1, {DIR_BWD}, "ReLU backward of conv1", 0, 0, 0, 0, 0, false},
+    {"bn0", "bn0", K_BN, 2, {DIR_FWD, DIR_BWD}, "batch norm of the input", 0, 0, 0, 0, 0, false},
+    {"bn1", "bn1", K_BN, 2, {DIR_FWD, DIR_BWD}, "batch norm of dense_1", 0, 0, 0, 0, 0, false},
 };
 #define N_OPS ((int)(sizeof op_defs / sizeof op_defs[0]))
+
+/* Fills the shapes of op_defs from the layer table: an op's input is the output of the layer
+ * before its layer. */
+static void op_shapes(void)
+{
+    static bool done;
+    if (done)
+        return;
+    done = true;
+    for (int i = 0; i < N_OPS; i++) {
+        op_def *d = &op_defs[i];
+        int id = scnn_layer_find(d->layer);
+        if (id <= 0) {
+            fprintf(stderr, "scnn_bench_ops: layer '%s' is not in model/layers.c\n", d->layer);
+            exit(2);
+        }
+        const scnn_layer *L = &scnn_layers[id], *in = &scnn_layers[id - 1];
+        const scnn_layer *shape = d->kind == K_RELU ? L : in;
+        d->h = shape->h;
+        d->w = shape->w;
+        d->c = shape->c;
+        d->k = L->c;
+        d->kern = L->k;
+        d->same = L->same;
+        if (d->kind == K_GEMM) {
+            d->c = (int)scnn_layer_size(id - 1);
+            d->h = d->w = 1;
+        }
+    }
+}
 
 /* Up to three float outputs (and the pooling indices), compared as a set. */
 typedef struct outputs {
@@ -197,7 +230,8 @@ static void problem_init(problem *pb, const op_def *def, int n, uint64_t seed)
     switch (def->kind) {
     case K_CONV:
     case K_IM2COL_GEMM: {
-        scnn_conv2d d = scnn_conv2d_make(n, def->h, def->w, def->c, def->k, 4, 4, def->same, true);
+        scnn_conv2d d = scnn_conv2d_make(n, def->h, def->w, def->c, def->k, def->kern, def->kern,
+                                         def->same, true);
         pb->d = d;
         pb->x = new_random(nn * d.h * d.w * d.c, seed, purpose, 0);
         pb->w = new_random((size_t)d.kh * d.kw * d.c * d.k, seed, purpose, 1);
@@ -1375,6 +1409,7 @@ static void gb_context(bench *B, const char *ctx)
 
 int bench_ops_run(const bench_ops_opts *o)
 {
+    op_shapes();
     bench *B = calloc(1, sizeof *B);
     if (!B)
         return 2;
