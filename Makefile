@@ -96,7 +96,7 @@ test: data
 check-layers: $(SCNN)
 	@sh tests/check_layers.sh $(BUILD) $(CURDIR)
 
-bench: data all bench-ops bench-e2e
+bench: data all bench-deps bench-ops bench-e2e
 	@BUILD=$(BUILD) CC='$(CC)' BENCH_CFLAGS='$(CFLAGS_COMMON)' BENCH_SIMD_FLAGS='$(SIMD_FLAGS)' \
 	  sh bench/run.sh
 

@@ -6,7 +6,11 @@
 # target is built, so plain `make` never needs them.
 BENCH_OPS := $(BUILD)/bench/scnn_bench_ops
 BENCH_OBJ := $(addprefix $(BUILD)/bench/,ops.o ops_cli.o peak.o peak_fma.o peers_onednn.o \
-               peers_openblas.o)
+               peers_openblas.o gbench_shim.o)
+# The timing is Google Benchmark's (libbenchmark-dev, installed by `make deps`), through one
+# C++ file; everything else stays C.
+BENCH_GB_LIBS := -lbenchmark -lstdc++ -lpthread
+CXXFLAGS_BENCH := $(filter-out -std=c11,$(CFLAGS_COMMON)) -std=c++17
 BENCH_PEERS ?= 1
 
 # 1 if a program including <$1> and calling $3 compiles and links with $2 (expanded once, on
@@ -29,8 +33,11 @@ BENCH_PEER_FLAGS = $(if $(filter 1,$(BENCH_ONEDNN)),-DSCNN_HAVE_ONEDNN -fopenmp)
 BENCH_PEER_LIBS = $(if $(filter 1,$(BENCH_ONEDNN)),-ldnnl -fopenmp) \
                   $(if $(filter 1,$(BENCH_OPENBLAS)),-lopenblas)
 
-.PHONY: bench-ops
+.PHONY: bench-ops bench-deps
 bench-ops: $(BENCH_OPS)
+# The bench's own dependency step (the PyTorch peer), apart from `make test`'s `make deps`.
+bench-deps:
+	@sh bench/deps.sh
 
 # Rewritten only when the peer choice changes, so the peer objects rebuild exactly then.
 $(BUILD)/bench/peers.flags: FORCE
@@ -50,10 +57,15 @@ $(BUILD)/bench/peak_fma.o: bench/peak_fma.c
 $(BUILD)/bench/%.o: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) $(OMP_FLAGS) -c $< -o $@
+$(BUILD)/bench/gbench_shim.o: bench/gbench_shim.cc
+	@mkdir -p $(dir $@)
+	@test -f /usr/include/benchmark/benchmark.h || test -n "$$(printf '#include <benchmark/benchmark.h>\n' | $(CXX) -E -x c++ - 2>/dev/null)" || \
+	  { echo "bench: Google Benchmark is missing (apt-get install libbenchmark-dev, or make deps)" >&2; exit 1; }
+	$(CXX) $(CXXFLAGS_BENCH) -c $< -o $@
 
 $(BENCH_OPS): $(BUILD)/bench/ops_main.o $(BENCH_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) $^ $(BENCH_PEER_LIBS) $(LDLIBS) -lpthread -o $@
+	$(CC) $(LDFLAGS) $^ $(BENCH_PEER_LIBS) $(LDLIBS) $(BENCH_GB_LIBS) -o $@
 
 # The test links the harness itself (not the program), with the same peers.
 $(BUILD)/tests/test_bench_ops: $(BUILD)/tests/test_bench_ops.o $(TEST_UTIL) $(BENCH_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) $^ $(BENCH_PEER_LIBS) $(LDLIBS) -lcmocka -lpthread -o $@
+	$(CC) $(LDFLAGS) $^ $(BENCH_PEER_LIBS) $(LDLIBS) -lcmocka $(BENCH_GB_LIBS) -o $@

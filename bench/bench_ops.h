@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "backend.h"
+#include "scnn.h"
 
 #define BENCH_MAX_THREADS 16  /* entries in a --threads list */
 #define BENCH_MAX_EXTRA 4
@@ -23,6 +24,9 @@ typedef struct bench_ops_opts {
     double min_time;        /* seconds of timed repetitions per row; -1: 0.3 (quick 0) */
     bool quick;             /* minimal: 2 reps (naive 1), no minimum time, no extra warm-up */
     const char *out;        /* CSV path or NULL */
+    const char *json;       /* Google Benchmark's JSON of the same runs, or NULL */
+    const char *pairs_out;  /* ratios.csv of the paired rounds, or NULL */
+    int rounds;             /* paired rounds per group; -1: 7 (quick 3) */
     unsigned long long seed;
     FILE *log;              /* context, table, warnings (stdout) */
     /* Tests inject extra backends here (a deliberately broken one, say); they run like
@@ -84,5 +88,59 @@ void peer_openblas_set_threads(int threads);
 int peer_openblas_threads(void);
 void peer_openblas_gemm(bool ta, bool tb, int m, int n, int kk, float alpha, const float *a,
                         int lda, const float *b, int ldb, float beta, float *c, int ldc);
+
+/* ---- Google Benchmark (gbench_shim.cc, the only C++) ---- */
+
+/* One row: a benchmark of its own, already checked against naive (ok false: it runs as
+ * SkipWithError(msg), untimed). The figures come back in the fields after "results". */
+typedef struct bench_gb_row {
+    char name[96];          /* the benchmark's name; "/threads:N" (its Arg) is appended */
+    int threads;
+    long iterations;        /* calls per repetition */
+    int repetitions;
+    double flops, bytes;    /* per call: the GFLOP/s and GB/s rate counters */
+    bool ok;
+    const char *msg;
+    void (*run)(void *ctx);                       /* one call */
+    void (*set_threads)(void *ctx, int threads);  /* OpenMP's (and a peer's) thread count */
+    void *ctx;
+    /* results, seconds per call */
+    int reps;
+    double median_s, min_s, stddev_s, cv;
+    bool error;
+} bench_gb_row;
+
+#define BENCH_GB_MAX_MEMBERS 16
+#define BENCH_GB_MAX_RATIOS 32
+
+/* One group timed in paired rounds: every member once per round (calls[m] calls), the order
+ * alternating among the first n_alternating members; the others (those that must settle
+ * after a call, untimed) go last. samples: [n][rounds] seconds per call. ratio r:
+ * samples[ratio_of[r][1]] / samples[ratio_of[r][0]] per round (member 0's speed over member
+ * 1's), its median, min and max in ratio[r]. */
+typedef struct bench_gb_pair {
+    char name[96];
+    int threads, rounds, n, n_alternating;
+    void *ctx[BENCH_GB_MAX_MEMBERS];
+    long calls[BENCH_GB_MAX_MEMBERS];
+    void (*run)(void *ctx);
+    void (*set_threads)(void *ctx, int threads);
+    double *samples;
+    int nratios;
+    int ratio_of[BENCH_GB_MAX_RATIOS][2];
+    char ratio_name[BENCH_GB_MAX_RATIOS][48];
+    /* results */
+    int rounds_done;
+    double ratio[BENCH_GB_MAX_RATIOS][3];
+} bench_gb_pair;
+
+/* Starts a new JSON document (the context of the next runs, the runs after it). */
+void bench_gb_reset(void);
+/* A key of the JSON's context (set or replaced). */
+void bench_gb_context(const char *key, const char *value);
+/* Registers rows and pairs, runs them, clears them. */
+void bench_gb_run(bench_gb_row *rows, int nrows, bench_gb_pair *pairs, int npairs);
+/* Writes every run since bench_gb_reset as Google Benchmark's JSON (atomic). */
+bool bench_gb_write_json(const char *path, char *err, size_t errlen);
 
 #endif

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Thread scaling on a bigger machine that has none of our packages (the lent 16-core device):
 #   bench/device_scaling.sh prep     here: put the built bench programs, their libraries
-#                                    (oneDNN, OpenBLAS, libpng: xz-compressed) and Fashion-MNIST
+#                                    (oneDNN, OpenBLAS, libpng, Google Benchmark, libstdc++: xz-compressed) and Fashion-MNIST
 #                                    (gzip-compressed under the same names; the IDX reader takes
 #                                    both) into devcarry/ (git-ignored via .git/info/exclude)
 #   bench/device_scaling.sh run      there: oneDNN limited to AVX2 and omp timed in the same
@@ -18,7 +18,7 @@ prep)
     mkdir -p devcarry/data /tmp/devlibs.$$
     grep -qx '/devcarry/' .git/info/exclude 2>/dev/null || echo '/devcarry/' >> .git/info/exclude
     for b in scnn_bench_ops scnn_bench_e2e; do
-        ldd "build/bench/$b" | awk '$3 ~ /dnnl|openblas|gfortran|quadmath|OpenCL|png/ { print $3 }'
+        ldd "build/bench/$b" | awk '$3 ~ /dnnl|openblas|gfortran|quadmath|OpenCL|png|benchmark|stdc\+\+/ { print $3 }'
     done | sort -u | xargs -I{} cp -L {} /tmp/devlibs.$$/
     tar cJf devcarry/devlibs.tar.xz -C /tmp/devlibs.$$ . && rm -rf /tmp/devlibs.$$
     for f in t10k-images-idx3-ubyte t10k-labels-idx1-ubyte train-images-idx3-ubyte train-labels-idx1-ubyte; do

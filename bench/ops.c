@@ -1,12 +1,12 @@
 /* scnn_bench_ops: every heavy operation of the model, on every backend and peer, checked
  * against naive before it is timed (benchdnn's order: correctness, then performance).
  *
- * The harness is our own rather than Google Benchmark's: each row needs its own thread setting,
- * a correctness run on its outputs first, and rows of peers with setup outside the timed region,
- * which fit a plain loop better than Benchmark's fixtures. It does what Benchmark does that
- * matters here: a warm-up run (the correctness run), repetitions until a minimum time, several
- * calls per sample when one call is too short for the clock, median/min/stddev of wall time
- * (CLOCK_MONOTONIC), rates from an analytic count, and a context header. */
+ * This file is the op table and its pipeline: the problems, the jobs (one runner on one
+ * direction), the check, the rows and the CSV. The timing is Google Benchmark's, through the
+ * thin shim bench/gbench_shim.cc: one benchmark per row (the thread count its Arg, real time,
+ * repetitions with median/stddev/cv/min, GFLOP/s and GB/s counters, the JSON with its
+ * context), and, where a peer ran, one benchmark timing the whole group in paired rounds, which
+ * the ratios come from (ratios.csv). The CSV's figures are those of the same runs as the JSON. */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -21,13 +21,17 @@
 #include <omp.h>
 #endif
 
-#include "core/core.h"
 #include "bench/bench_ops.h"
+#include "core/core.h"
+#include "kernels/parity.h"
+#include "model/layers.h"
 #include "scnn.h"
 
 #define REL_TOL 1e-4
-#define MAX_SAMPLES BENCH_MAX_REPS
-#define MIN_SAMPLE_S 50e-6   /* calls per sample grow until a sample lasts this long */
+#define MIN_REP_S 2e-3       /* calls per repetition grow until one lasts this long */
+#define MAX_REPS_PER_ROW 50  /* repetitions that min_time may ask for, at most */
+#define SETTLE_US (150 * 1000) /* OpenBLAS's idle threads spin this long after a call */
+#define PAIR_SPAN 2.0        /* backends paired with the peers: within this of our fastest */
 #define MAX_RUNNERS 16
 
 /* ---- the operations --------------------------------------------------------------------- */
@@ -37,37 +41,69 @@ typedef enum { DIR_FWD, DIR_BWD_D, DIR_BWD_W, DIR_BWD } op_dir;
 static const char *const dir_names[] = {"fwd", "bwd_d", "bwd_w", "bwd"};
 
 typedef struct op_def {
-    const char *name;
+    const char *name;   /* the row; the layer table's bench name (conv2_gemm, relu1: see layer) */
+    const char *layer;  /* the layer of model/layers.h whose shapes it takes */
     op_kind kind;
-    int h, w, c, k;  /* conv, pool, relu, bn: per-image input h,w,c (conv: k filters);
-                        gemm: c inputs -> k outputs */
-    bool same;
     int ndirs;
     op_dir dirs[3];
     const char *what;
+    /* from the layer table (op_shapes): conv, pool, bn: per-image input h,w,c (conv: k
+     * filters of kern x kern, same padding or valid); relu: the layer's output; gemm: c inputs
+     * -> k outputs */
+    int h, w, c, k, kern;
+    bool same;
 } op_def;
 
-/* As model/model.c calls them. */
-static const op_def op_defs[] = {
-    {"conv1", K_CONV, 28, 28, 1, 64, true, 3, {DIR_FWD, DIR_BWD_D, DIR_BWD_W},
-     "conv 4x4 same 1->64, bias+ReLU"},
-    {"conv2", K_CONV, 14, 14, 64, 64, false, 3, {DIR_FWD, DIR_BWD_D, DIR_BWD_W},
-     "conv 4x4 valid 64->64, bias+ReLU"},
-    {"conv2_gemm", K_IM2COL_GEMM, 14, 14, 64, 64, false, 1, {DIR_FWD},
-     "conv2 forward's im2col GEMM alone (im2col not timed)"},
-    {"dense", K_GEMM, 1, 1, 1600, 256, false, 3, {DIR_FWD, DIR_BWD_D, DIR_BWD_W},
-     "Dense 1600->256: fwd x.W, bwd_d dy.W^T, bwd_w x^T.dy"},
-    {"dense_1", K_GEMM, 1, 1, 256, 64, false, 3, {DIR_FWD, DIR_BWD_D, DIR_BWD_W},
-     "Dense 256->64, the same three GEMMs"},
-    {"dense_2", K_GEMM, 1, 1, 64, 10, false, 3, {DIR_FWD, DIR_BWD_D, DIR_BWD_W},
-     "Dense 64->10, the same three GEMMs"},
-    {"pool1", K_POOL, 28, 28, 64, 0, false, 2, {DIR_FWD, DIR_BWD}, "max-pool 2x2 28->14"},
-    {"pool2", K_POOL, 11, 11, 64, 0, false, 2, {DIR_FWD, DIR_BWD}, "max-pool 2x2 11->5"},
-    {"relu1", K_RELU, 28, 28, 64, 0, false, 1, {DIR_BWD}, "ReLU backward of conv1"},
-    {"bn0", K_BN, 28, 28, 1, 0, false, 2, {DIR_FWD, DIR_BWD}, "batch norm of the input"},
-    {"bn1", K_BN, 1, 1, 64, 0, false, 2, {DIR_FWD, DIR_BWD}, "batch norm of dense_1"},
+/* The model's heavy operations; their shapes are the layer table's (model/layers.h). */
+static op_def op_defs[] = {
+    {"conv1", "conv1", K_CONV, 3, {DIR_FWD, DIR_BWD_D, DIR_BWD_W}, "conv 4x4 same 1->64, bias+ReLU", 0, 0, 0, 0, 0, false},
+    {"conv2", "conv2", K_CONV, 3, {DIR_FWD, DIR_BWD_D, DIR_BWD_W},
+     "conv 4x4 valid 64->64, bias+ReLU", 0, 0, 0, 0, 0, false},
+    {"conv2_gemm", "conv2", K_IM2COL_GEMM, 1, {DIR_FWD},
+     "conv2 forward's im2col GEMM alone (im2col not timed)", 0, 0, 0, 0, 0, false},
+    {"dense", "dense", K_GEMM, 3, {DIR_FWD, DIR_BWD_D, DIR_BWD_W},
+     "Dense 1600->256: fwd x.W, bwd_d dy.W^T, bwd_w x^T.dy", 0, 0, 0, 0, 0, false},
+    {"dense_1", "dense_1", K_GEMM, 3, {DIR_FWD, DIR_BWD_D, DIR_BWD_W},
+     "Dense 256->64, the same three GEMMs", 0, 0, 0, 0, 0, false},
+    {"dense_2", "dense_2", K_GEMM, 3, {DIR_FWD, DIR_BWD_D, DIR_BWD_W},
+     "Dense 64->10, the same three GEMMs", 0, 0, 0, 0, 0, false},
+    {"pool1", "pool1", K_POOL, 2, {DIR_FWD, DIR_BWD}, "max-pool 2x2 28->14", 0, 0, 0, 0, 0, false},
+    {"pool2", "pool2", K_POOL, 2, {DIR_FWD, DIR_BWD}, "max-pool 2x2 11->5", 0, 0, 0, 0, 0, false},
+    {"relu1", "conv1", K_RELU, 1, {DIR_BWD}, "ReLU backward of conv1", 0, 0, 0, 0, 0, false},
+    {"bn0", "bn0", K_BN, 2, {DIR_FWD, DIR_BWD}, "batch norm of the input", 0, 0, 0, 0, 0, false},
+    {"bn1", "bn1", K_BN, 2, {DIR_FWD, DIR_BWD}, "batch norm of dense_1", 0, 0, 0, 0, 0, false},
 };
 #define N_OPS ((int)(sizeof op_defs / sizeof op_defs[0]))
+
+/* Fills the shapes of op_defs from the layer table: an op's input is the output of the layer
+ * before its layer. */
+static void op_shapes(void)
+{
+    static bool done;
+    if (done)
+        return;
+    done = true;
+    for (int i = 0; i < N_OPS; i++) {
+        op_def *d = &op_defs[i];
+        int id = scnn_layer_find(d->layer);
+        if (id <= 0) {
+            fprintf(stderr, "scnn_bench_ops: layer '%s' is not in model/layers.c\n", d->layer);
+            exit(2);
+        }
+        const scnn_layer *L = &scnn_layers[id], *in = &scnn_layers[id - 1];
+        const scnn_layer *shape = d->kind == K_RELU ? L : in;
+        d->h = shape->h;
+        d->w = shape->w;
+        d->c = shape->c;
+        d->k = L->c;
+        d->kern = L->k;
+        d->same = L->same;
+        if (d->kind == K_GEMM) {
+            d->c = (int)scnn_layer_size(id - 1);
+            d->h = d->w = 1;
+        }
+    }
+}
 
 /* Up to three float outputs (and the pooling indices), compared as a set. */
 typedef struct outputs {
@@ -109,6 +145,13 @@ typedef struct row {
     bool ok;
 } row;
 
+/* One ratio of the paired rounds: backend over peer (speed: the peer's time over ours). */
+typedef struct ratio_row {
+    char op[16], dir[8], pair[48];  /* pair: "backend/peer" */
+    int threads, batch, rounds;
+    double ratio[3];                /* median, min, max of the per-round ratios */
+} ratio_row;
+
 typedef struct bench {
     const bench_ops_opts *o;
     FILE *log;
@@ -123,6 +166,8 @@ typedef struct bench {
     int npeak;
     row *rows;
     int nrows, caprows;
+    ratio_row *ratios;
+    int nratios, capratios;
     int failures;
     int over_peak;
     int warnings;
@@ -132,10 +177,9 @@ typedef struct bench {
 
 static void *falloc(size_t count)
 {
-    size_t bytes = (count * sizeof(float) + 63) & ~(size_t)63;
-    void *p = aligned_alloc(64, bytes ? bytes : 64);
+    void *p = scnn_alloc_aligned(count * sizeof(float));
     if (!p) {
-        fprintf(stderr, "scnn_bench_ops: out of memory (%zu bytes)\n", bytes);
+        fprintf(stderr, "scnn_bench_ops: out of memory (%zu floats)\n", count);
         exit(2);
     }
     return p;
@@ -186,7 +230,8 @@ static void problem_init(problem *pb, const op_def *def, int n, uint64_t seed)
     switch (def->kind) {
     case K_CONV:
     case K_IM2COL_GEMM: {
-        scnn_conv2d d = scnn_conv2d_make(n, def->h, def->w, def->c, def->k, 4, 4, def->same, true);
+        scnn_conv2d d = scnn_conv2d_make(n, def->h, def->w, def->c, def->k, def->kern, def->kern,
+                                         def->same, true);
         pb->d = d;
         pb->x = new_random(nn * d.h * d.w * d.c, seed, purpose, 0);
         pb->w = new_random((size_t)d.kh * d.kw * d.c * d.k, seed, purpose, 1);
@@ -577,8 +622,10 @@ typedef struct check {
     char msg[320];
 } check;
 
-/* ggml/benchdnn style: fail on any non-finite element and on |got-ref| > REL_TOL *
- * max(|ref|, rms(ref)); the rms floor keeps elements near zero from demanding the impossible. */
+/* Each float output through kernels/ parity comparison (ggml/benchdnn style: any non-finite
+ * element fails, and any |got-ref| > REL_TOL * max(|ref|, rms(ref)); the rms floor keeps
+ * elements near zero from demanding the impossible), shared with tests/; the pooling indices
+ * must be equal. */
 static void check_outputs(const outputs *got, const outputs *ref, check *c)
 {
     c->max_abs = 0;
@@ -587,26 +634,14 @@ static void check_outputs(const outputs *got, const outputs *ref, check *c)
     c->msg[0] = 0;
     for (int i = 0; i < ref->nf; i++) {
         const float *g = got->f[i], *r = ref->f[i];
-        size_t n = ref->n[i], bad = 0, first = 0;
-        double ss = 0;
-        for (size_t k = 0; k < n; k++)
-            ss += (double)r[k] * r[k];
-        double rms = n ? sqrt(ss / (double)n) : 0;
-        for (size_t k = 0; k < n; k++) {
-            double e = isfinite(g[k]) && isfinite(r[k]) ? fabs((double)g[k] - r[k]) : INFINITY;
-            double scale = fmax(fabs((double)r[k]), rms);
-            double rel = scale > 0 ? e / scale : (e > 0 ? INFINITY : 0);
-            if (e > c->max_abs)
-                c->max_abs = e;
-            if (rel > c->max_rel)
-                c->max_rel = rel;
-            if (!(rel <= REL_TOL) && bad++ == 0)
-                first = k;
-        }
-        if (bad && c->ok) {
+        scnn_parity p;
+        bool ok = scnn_parity_compare(g, r, ref->n[i], REL_TOL, &p);
+        c->max_abs = fmax(c->max_abs, p.max_abs);
+        c->max_rel = fmax(c->max_rel, p.max_rel);
+        if (!ok && c->ok) {
             snprintf(c->msg, sizeof c->msg,
                      "%s[%zu] = %.9g, want %.9g; %zu of %zu elements off by more than %g relative",
-                     ref->name[i], first, g[first], r[first], bad, n, REL_TOL);
+                     ref->name[i], p.first, g[p.first], r[p.first], p.bad, p.n, REL_TOL);
             c->ok = false;
         }
     }
@@ -625,90 +660,30 @@ static void check_outputs(const outputs *got, const outputs *ref, check *c)
     }
 }
 
-/* ---- timing --------------------------------------------------------------------------------- */
+/* ---- timing (Google Benchmark, through bench/gbench_shim.cc) ------------------------------- */
 
 typedef struct timing {
     int reps;
     double median, min, stddev; /* seconds per call */
 } timing;
 
-static int cmp_double(const void *a, const void *b)
+/* Calls per repetition, from how long the (untimed) first call took: a repetition lasts at
+ * least MIN_REP_S, so that the clock's resolution and the call overhead do not show. */
+static long rep_calls(double first_s)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Calls per sample, from how long the (untimed) first call took: a sample lasts at least
- * MIN_SAMPLE_S. */
-static int sample_calls(double first_s)
-{
-    if (first_s >= MIN_SAMPLE_S)
+    if (first_s >= MIN_REP_S)
         return 1;
-    return (int)fmin(10000, ceil(MIN_SAMPLE_S / fmax(first_s, 1e-9)));
+    return (long)fmin(100000, ceil(MIN_REP_S / fmax(first_s, 1e-9)));
 }
 
-static double sample(job *j, int calls)
+/* Repetitions: at least min_reps, and more until they last min_time seconds in all. */
+static int rep_count(double first_s, long calls, int min_reps, double min_time)
 {
-    double t0 = scnn_now();
-    for (int i = 0; i < calls; i++)
-        job_run(j);
-    return (scnn_now() - t0) / calls;
-}
-
-static timing timing_of(double *s, int reps)
-{
-    timing t = {.reps = reps};
-    double mean = 0;
-    for (int i = 0; i < reps; i++)
-        mean += s[i] / reps;
-    double var = 0;
-    for (int i = 0; i < reps; i++)
-        var += (s[i] - mean) * (s[i] - mean);
-    t.stddev = reps > 1 ? sqrt(var / (reps - 1)) : 0;
-    qsort(s, (size_t)reps, sizeof s[0], cmp_double);
-    t.min = s[0];
-    t.median = reps % 2 ? s[reps / 2] : 0.5 * (s[reps / 2 - 1] + s[reps / 2]);
-    return t;
-}
-
-/* Times jobs[0..n) in rounds, one sample of each per round, until each has min_reps samples
- * and min_time seconds of them: a machine that slows down for a while (a busy neighbour, a
- * clock change) slows every job of the round alike, so their ratios hold. first[i]: how long
- * job i's first call took. */
-static void time_jobs(job **jobs, const double *first, int n, int min_reps, double min_time,
-                      timing *out)
-{
-    if (n == 0)
-        return;
-    double *s = malloc(sizeof *s * (size_t)n * MAX_SAMPLES), total[MAX_RUNNERS] = {0};
-    int calls[MAX_RUNNERS], reps[MAX_RUNNERS] = {0};
-    if (!s) {
-        fprintf(stderr, "scnn_bench_ops: out of memory\n");
-        exit(2);
-    }
-    for (int i = 0; i < n; i++)
-        calls[i] = sample_calls(first[i]);
-    for (bool more = true; more;) {
-        more = false;
-        for (int i = 0; i < n; i++)
-            more |= reps[i] < MAX_SAMPLES && (reps[i] < min_reps || total[i] < min_time);
-        for (int i = 0; more && i < n; i++)
-            if (reps[i] < MAX_SAMPLES) {
-                const double dt = sample(jobs[i], calls[i]);
-                s[(size_t)i * MAX_SAMPLES + reps[i]++] = dt;
-                total[i] += dt * calls[i];
-            }
-    }
-    for (int i = 0; i < n; i++)
-        out[i] = timing_of(s + (size_t)i * MAX_SAMPLES, reps[i]);
-    free(s);
-}
-
-static timing time_job_alone(job *j, double first, int min_reps, double min_time)
-{
-    timing t;
-    time_jobs(&j, &first, 1, min_reps, min_time, &t);
-    return t;
+    double one = first_s * (double)calls;
+    int n = min_reps;
+    if (one > 0 && min_time > 0 && ceil(min_time / one) > n)
+        n = (int)fmin(MAX_REPS_PER_ROW, ceil(min_time / one));
+    return n;
 }
 
 /* ---- peaks, threads, rows ------------------------------------------------------------------- */
@@ -760,7 +735,9 @@ static bool is_avx512_impl(const runner *r, const char *impl)
         return strstr(low, "avx512") != NULL;
     if (r->kind == R_OPENBLAS)
         return strstr(low, "skylakex") || strstr(low, "cooperlake") || strstr(low, "sapphire");
-    return false;
+    /* Our backends: the table names no ISA, so the name does: every AVX-512 backend (avx512,
+     * omp512, ...) has "512" in its name; a naive fallback runs scalar code. */
+    return strstr(low, "512") != NULL;
 }
 
 /* SPEC.md section 5: the peers on the reference machine, batch 250. */
@@ -900,9 +877,98 @@ typedef struct pending {
     check c;
 } pending;
 
-/* The rows of one direction at one thread count: naive (the reference, slow) is timed alone,
- * then the backends and oneDNN in interleaved rounds (time_jobs), then OpenBLAS alone (its idle
- * threads spin for a while after a call and would steal the cores from the others). */
+static void gb_call(void *ctx)
+{
+    job_run(ctx);
+}
+
+static void gb_threads(void *ctx, int threads)
+{
+    runner_threads(((job *)ctx)->r, threads);
+}
+
+static bool settles(const runner *r, int threads)
+{
+    return r->kind == R_OPENBLAS && threads > 1;
+}
+
+/* The paired rounds of one group: the peers and our backends that passed their check, once per
+ * round each; one ratio per backend and peer. naive (the reference) is never paired, and of the
+ * others only those within PAIR_SPAN of our fastest row of the group: the targets compare our
+ * fastest, and the slow rungs (im2col) would make the rounds long for ratios nobody reads. false if the group has
+ * no backend-peer pair. */
+static bool pair_setup(bench *B, bench_gb_pair *g, pending *p, int np, int t, double *samples)
+{
+    const bench_ops_opts *o = B->o;
+    memset(g, 0, sizeof *g);
+    snprintf(g->name, sizeof g->name, "pair/%s/%s", p[0].w.op, p[0].w.dir);
+    g->threads = t;
+    g->rounds = o->rounds > 0 ? o->rounds : o->quick ? 3 : 7;
+    g->run = gb_call;
+    g->set_threads = gb_threads;
+    g->samples = samples;
+    int member[MAX_RUNNERS];
+    double best = INFINITY;
+    for (int i = 0; i < np; i++)
+        if (p[i].j && p[i].w.ok && p[i].r->kind == R_BACKEND && p[i].w.median_ms > 0 &&
+            p[i].w.median_ms < best)
+            best = p[i].w.median_ms;
+    for (int pass = 0; pass < 2; pass++)  /* those that alternate first, those that settle last */
+        for (int i = 0; i < np; i++) {
+            pending *q = &p[i];
+            if (!q->j || !q->w.ok || q->r == B->naive || settles(q->r, t) != (pass == 1) ||
+                g->n == BENCH_GB_MAX_MEMBERS ||
+                (q->r->kind == R_BACKEND && !(q->w.median_ms <= PAIR_SPAN * best)))
+                continue;
+            member[g->n] = i;
+            g->ctx[g->n] = q->j;
+            g->calls[g->n] = rep_calls(q->first);
+            if (pass == 0)
+                g->n_alternating++;
+            g->n++;
+        }
+    for (int a = 0; a < g->n; a++)
+        for (int c = 0; c < g->n; c++) {
+            const runner *ra = p[member[a]].r, *rc = p[member[c]].r;
+            if (ra->kind != R_BACKEND || rc->kind == R_BACKEND ||
+                g->nratios == BENCH_GB_MAX_RATIOS)
+                continue;
+            g->ratio_of[g->nratios][0] = a;
+            g->ratio_of[g->nratios][1] = c;
+            snprintf(g->ratio_name[g->nratios], sizeof g->ratio_name[0], "%s/%s", ra->name,
+                     rc->name);
+            g->nratios++;
+        }
+    return g->nratios > 0;
+}
+
+static void add_ratios(bench *B, const bench_gb_pair *g, const problem *pb, op_dir dir)
+{
+    for (int r = 0; r < g->nratios && g->rounds_done > 0; r++) {
+        if (B->nratios == B->capratios) {
+            B->capratios = B->capratios ? 2 * B->capratios : 32;
+            B->ratios = realloc(B->ratios, sizeof *B->ratios * (size_t)B->capratios);
+            if (!B->ratios)
+                exit(2);
+        }
+        ratio_row *w = &B->ratios[B->nratios++];
+        memset(w, 0, sizeof *w);
+        snprintf(w->op, sizeof w->op, "%s", pb->def->name);
+        snprintf(w->dir, sizeof w->dir, "%s", dir_names[dir]);
+        snprintf(w->pair, sizeof w->pair, "%s", g->ratio_name[r]);
+        w->threads = g->threads;
+        w->batch = pb->n;
+        w->rounds = g->rounds_done;
+        memcpy(w->ratio, g->ratio[r], sizeof w->ratio);
+        fprintf(B->log, "pair %-10s %-5s %3d thr: %-22s %.2fx (%.2f-%.2f over %d rounds)\n",
+                w->op, w->dir, w->threads, w->pair, w->ratio[0], w->ratio[1], w->ratio[2],
+                w->rounds);
+    }
+}
+
+/* The rows of one direction at one thread count: each runner's check against naive (its
+ * first call, the warm-up), then each checked row as a Google Benchmark benchmark of its own,
+ * then, where a peer ran, the paired rounds that the ratios come from. */
 static void run_group(bench *B, problem *pb, op_dir dir, int t, job *ref, double ref_first)
 {
     const bench_ops_opts *o = B->o;
@@ -930,6 +996,8 @@ static void run_group(bench *B, problem *pb, op_dir dir, int t, job *ref, double
         row_start(&q->w, pb, dir, r, eff);
         if (r == B->naive) {
             row_impl(&q->w, r, pb, dir, ref);
+            q->j = ref;
+            q->first = ref_first;
             continue;
         }
         q->j = job_create(pb, dir, r, eff, err, sizeof err);
@@ -953,41 +1021,58 @@ static void run_group(bench *B, problem *pb, op_dir dir, int t, job *ref, double
         q->w.ok = q->c.ok;
         if (!o->quick)
             job_run(q->j); /* a second warm-up: the first one paid for page faults */
-        if (r->kind == R_OPENBLAS && eff > 1)
-            usleep(150 * 1000); /* let OpenBLAS's idle threads sleep before what follows */
+        if (settles(r, eff))
+            usleep(SETTLE_US); /* let OpenBLAS's idle threads sleep before what follows */
     }
 
-    set_omp_threads(t);
-    job *inter[MAX_RUNNERS];
-    double first[MAX_RUNNERS];
-    timing tim[MAX_RUNNERS];
-    int ni = 0;
+    /* One benchmark per row; those that settle (OpenBLAS's spinning threads) last. */
+    bench_gb_row g[MAX_RUNNERS];
+    int gi[MAX_RUNNERS], ng = 0;
+    bool settle = false;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < np; i++) {
+            pending *q = &p[i];
+            if (!q->j || settles(q->r, q->w.threads) != (pass == 1))
+                continue;
+            bench_gb_row *w = &g[ng];
+            memset(w, 0, sizeof *w);
+            gi[i] = ng++;
+            snprintf(w->name, sizeof w->name, "%s/%s/%s", q->w.op, q->w.dir, q->w.backend);
+            w->threads = q->w.threads;
+            w->iterations = rep_calls(q->first);
+            w->repetitions = q->r == B->naive
+                                 ? naive_reps
+                                 : rep_count(q->first, w->iterations, reps, min_time);
+            problem_cost(pb, dir, &w->flops, &w->bytes);
+            w->ok = q->w.ok;
+            w->msg = q->c.msg;
+            w->run = gb_call;
+            w->set_threads = gb_threads;
+            w->ctx = q->j;
+            settle |= pass == 1;
+        }
+    bench_gb_run(g, ng, NULL, 0);
+    if (settle)
+        usleep(SETTLE_US);
     for (int i = 0; i < np; i++) {
-        if (p[i].r == B->naive) {
-            set_omp_threads(1);
-            timing tn = time_job_alone(ref, ref_first, naive_reps, min_time);
-            row_figures(B, &p[i].w, pb, dir, p[i].r, &tn);
-            set_omp_threads(t);
-        } else if (p[i].j && p[i].r->kind != R_OPENBLAS) {
-            inter[ni] = p[i].j;
-            first[ni++] = p[i].first;
-        }
-    }
-    time_jobs(inter, first, ni, reps, min_time, tim);
-    for (int i = 0, k = 0; i < np; i++) {
         pending *q = &p[i];
-        if (!q->j)
+        if (!q->j || !q->w.ok)
             continue;
-        if (q->r->kind == R_OPENBLAS) {
-            runner_threads(q->r, t);
-            timing tb = time_job_alone(q->j, q->first, reps, min_time);
-            row_figures(B, &q->w, pb, dir, q->r, &tb);
-            if (q->w.threads > 1)
-                usleep(150 * 1000); /* let OpenBLAS's idle threads sleep before what follows */
-        } else {
-            row_figures(B, &q->w, pb, dir, q->r, &tim[k++]);
-        }
+        const bench_gb_row *w = &g[gi[i]];
+        timing tm = {.reps = w->reps, .median = w->median_s, .min = w->min_s,
+                     .stddev = w->stddev_s};
+        row_figures(B, &q->w, pb, dir, q->r, &tm);
     }
+
+    bench_gb_pair pair;
+    double *samples = malloc(sizeof(double) * BENCH_GB_MAX_MEMBERS *
+                             (size_t)(o->rounds > 0 ? o->rounds : 7));
+    if (!samples)
+        exit(2);
+    bool paired = np > 0 && pair_setup(B, &pair, p, np, t, samples);
+    if (paired)
+        bench_gb_run(NULL, 0, &pair, 1);
+
     for (int i = 0; i < np; i++) {
         pending *q = &p[i];
         add_row(B, &q->w);
@@ -995,8 +1080,12 @@ static void run_group(bench *B, problem *pb, op_dir dir, int t, job *ref, double
             report_failure(B, &q->w, q->c.msg);
         if (q->j && q->r->kind != R_BACKEND)
             warn_vs_spec(B, &q->w);
-        job_free(q->j, false);
+        if (q->j != ref)
+            job_free(q->j, false);
     }
+    if (paired)
+        add_ratios(B, &pair, pb, dir);
+    free(samples);
 }
 
 static void run_direction(bench *B, problem *pb, op_dir dir)
@@ -1209,8 +1298,10 @@ static void context_header(bench *B, char *ctx, size_t len, const char *skipped,
     append(head, sizeof head, ", seed %llu, min reps %d (naive fewer), min time %.2f s%s\n",
            B->o->seed, reps, min_time, B->o->quick ? ", quick" : "");
     append(head, sizeof head,
-           "# harness: own; the correctness run (vs naive, rel tol %g) is the warm-up; wall "
-           "time per call (CLOCK_MONOTONIC); median, min, stddev of the repetitions\n",
+           "# harness: Google Benchmark (bench/gbench_shim.cc; the same runs as --json); the "
+           "correctness run (vs naive, rel tol %g) is the warm-up and comes first; real time per "
+           "call; median, min, stddev of the repetitions; ratios from paired rounds "
+           "(--pairs-out)\n",
            REL_TOL);
     append(head, sizeof head,
            "# gflops: 2 x multiply-adds (pool, relu, bn: input elements); gbps: bytes read + "
@@ -1220,11 +1311,26 @@ static void context_header(bench *B, char *ctx, size_t len, const char *skipped,
     if (peer_onednn_built(&why))
         append(head, sizeof head, "# peer onednn: %s\n", peer_onednn_version());
     if (peer_openblas_built(&why))
-        append(head, sizeof head, "# peer openblas: %s\n", peer_openblas_version());
+        append(head, sizeof head, "# peer openblas: %s, %s\n", peer_openblas_version(),
+               getenv("OPENBLAS_CORETYPE") || getenv("OPENBLAS_L2_SIZE")
+                   ? "its kernel choice forced by OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE (see env)"
+                   : "its own kernel choice (OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE unset)");
     if (__builtin_cpu_supports("avx512f"))
-        append(head, sizeof head, "# note: this CPU has AVX-512, SPEC.md's reference machine "
-                                  "(Zen 3) has not: peers may pick AVX-512 code\n");
+        append(head, sizeof head, "# note: this CPU has AVX-512: the peers pick it by default, "
+                                  "and each row's pct_of_peak uses the peak of its own ISA\n");
     snprintf(ctx, len, "%s%s", head, skipped);
+}
+
+/* Writes buf (len bytes) to path atomically and frees it; false (message printed) on failure. */
+static bool write_and_free(const char *path, char *buf, size_t len)
+{
+    scnn_status st = scnn_write_atomic(path, buf, len);
+    free(buf);
+    if (st != SCNN_OK) {
+        fprintf(stderr, "scnn_bench_ops: %s\n", scnn_last_error());
+        return false;
+    }
+    return true;
 }
 
 static bool write_csv(bench *B, const char *ctx)
@@ -1247,17 +1353,63 @@ static bool write_csv(bench *B, const char *ctx)
                                 w->median_ms, w->min_ms, w->stddev_ms, w->gflops, w->gbps, w->pct,
                                 w->peak, w->max_abs, w->max_rel, w->ok ? 1 : 0, w->impl);
     }
-    scnn_status st = scnn_write_atomic(B->o->out, buf, len);
-    free(buf);
-    if (st != SCNN_OK) {
-        fprintf(stderr, "scnn_bench_ops: %s\n", scnn_last_error());
+    return write_and_free(B->o->out, buf, len);
+}
+
+/* ratios.csv: the paired rounds' ratios, backend over peer (>1: the backend is faster). */
+static bool write_ratios(bench *B, const char *ctx)
+{
+    size_t cap = strlen(ctx) + 512 + (size_t)B->nratios * 256, len = 0;
+    char *buf = malloc(cap);
+    if (!buf)
         return false;
+    len += (size_t)snprintf(buf + len, cap - len, "%s", ctx);
+    len += (size_t)snprintf(buf + len, cap - len,
+                            "# ratio: the backend's speed over the peer's (the peer's time over "
+                            "ours), per paired round; median and min-max of the rounds\n"
+                            "op,direction,threads,batch,backend,peer,rounds,median_ratio,"
+                            "min_ratio,max_ratio\n");
+    for (int i = 0; i < B->nratios; i++) {
+        const ratio_row *w = &B->ratios[i];
+        const char *slash = strchr(w->pair, '/');
+        len += (size_t)snprintf(buf + len, cap - len, "%s,%s,%d,%d,%.*s,%s,%d,%.4f,%.4f,%.4f\n",
+                                w->op, w->dir, w->threads, w->batch, (int)(slash - w->pair),
+                                w->pair, slash + 1, w->rounds, w->ratio[0], w->ratio[1],
+                                w->ratio[2]);
     }
-    return true;
+    return write_and_free(B->o->pairs_out, buf, len);
+}
+
+/* The JSON's context, beside Google Benchmark's own (CPU, caches, load, frequency scaling):
+ * our header's lines, "# key: value" as key and value. */
+static void gb_context(bench *B, const char *ctx)
+{
+    bench_gb_reset();
+    char key[64], num[16];
+    int n = 0;
+    for (const char *l = ctx; *l;) {
+        const char *e = strchr(l, '\n');
+        size_t len = e ? (size_t)(e - l) : strlen(l);
+        char line[1024];
+        snprintf(line, sizeof line, "%.*s", (int)(len < 1023 ? len : 1023), l);
+        const char *text = line + (line[0] == '#') + (line[1] == ' ');
+        /* key: "scnn_NN_" and what comes before the line's first ": ", in words */
+        const char *colon = strstr(text, ": ");
+        int klen = colon && colon - text < 40 ? (int)(colon - text) : 0;
+        snprintf(num, sizeof num, "%02d", n++);
+        snprintf(key, sizeof key, "scnn_%s%s%.*s", num, klen ? "_" : "", klen, text);
+        for (char *c = key; *c; c++)
+            if (!isalnum((unsigned char)*c))
+                *c = '_';
+        bench_gb_context(key, klen ? colon + 2 : text);
+        l = e ? e + 1 : l + len;
+    }
+    (void)B;
 }
 
 int bench_ops_run(const bench_ops_opts *o)
 {
+    op_shapes();
     bench *B = calloc(1, sizeof *B);
     if (!B)
         return 2;
@@ -1303,12 +1455,14 @@ int bench_ops_run(const bench_ops_opts *o)
     int reps = o->reps > 0 ? o->reps : o->quick ? 2 : 3;
     double min_time = o->min_time >= 0 ? o->min_time : o->quick ? 0 : 0.3;
 
-    /* Peaks first, on a machine not yet busy with our own kernels. */
+    /* Peaks first, on a machine not yet busy with our own kernels (every ISA the CPU has, at
+     * 1 and each thread count: peak_measured probes them all). */
     peak_for(B, BENCH_ISA_AVX2, 1);
     for (int i = 0; i < B->nthreads; i++)
         peak_for(B, BENCH_ISA_AVX2, B->threads[i]);
     context_header(B, ctx, sizeof ctx, skipped, reps, min_time);
     fputs(ctx, B->log);
+    gb_context(B, ctx);
     print_table_header(B->log);
 
     for (int i = 0; i < N_OPS; i++) {
@@ -1326,6 +1480,13 @@ int bench_ops_run(const bench_ops_opts *o)
     bool written = o->out && write_csv(B, ctx);
     if (o->out && !written)
         status = 2;
+    char err[512];
+    if (o->json && !bench_gb_write_json(o->json, err, sizeof err)) {
+        fprintf(stderr, "scnn_bench_ops: %s: %s\n", o->json, err);
+        status = 2;
+    }
+    if (o->pairs_out && !write_ratios(B, ctx))
+        status = 2;
     if (B->failures)
         fprintf(stderr, "scnn_bench_ops: FAILED: %d row%s failed the correctness check (see FAIL "
                         "lines above)\n",
@@ -1341,6 +1502,7 @@ int bench_ops_run(const bench_ops_opts *o)
     fprintf(B->log, "# %d rows, %d failed%s%s\n", B->nrows, B->failures,
             written ? ", csv: " : "", written ? o->out : "");
     free(B->rows);
+    free(B->ratios);
     free(B);
     return status;
 }

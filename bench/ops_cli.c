@@ -15,14 +15,15 @@ void bench_ops_defaults(bench_ops_opts *o)
     o->reps = -1;
     o->min_time = -1;
     o->seed = 1;
+    o->rounds = -1;
 }
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: scnn_bench_ops [--backends LIST] [--ops LIST] [--threads LIST] [--batch N]\n"
-            "                      [--reps N] [--min-time S] [--out FILE.csv] [--seed N] "
-            "[--quick]\n\n"
+            "                      [--reps N] [--min-time S] [--rounds N] [--out FILE.csv]\n"
+            "                      [--json FILE.json] [--pairs-out FILE.csv] [--seed N] [--quick]\n\n"
             "Checks every heavy operation of the model against naive, then times it, on every\n"
             "available backend and on the peers (oneDNN convolution, OpenBLAS sgemm).\n\n"
             "  --backends LIST  comma list of backends and peers (default: all available)\n"
@@ -35,7 +36,10 @@ static void usage(FILE *f)
             "  --batch N        images per batch (default 250, as the model trains)\n"
             "  --reps N         timed repetitions at least (default 3; naive at most 2)\n"
             "  --min-time S     seconds of timed repetitions per row at least (default 0.3)\n"
+            "  --rounds N       paired rounds of each group with a peer (default 7, quick 3)\n"
             "  --out FILE.csv   also write the rows, with a '#' context header, as CSV\n"
+            "  --json FILE      Google Benchmark's JSON of the same runs, with its context\n"
+            "  --pairs-out FILE the ratios of our backends to the peers, from paired rounds\n"
             "  --seed N         seed of the random inputs (default 1)\n"
             "  --quick          minimal: 2 repetitions (naive 1), no minimum time\n"
             "Exit status: 0 all rows correct, 1 a row failed its check, 2 a usage/setup error.\n");
@@ -67,7 +71,8 @@ int bench_ops_parse(bench_ops_opts *o, int argc, char **argv, FILE *out, char *e
             continue;
         }
         static const char *const valued[] = {"--backends", "--ops",  "--threads", "--batch",
-                                             "--reps",     "--min-time", "--out",  "--seed"};
+                                             "--reps",     "--min-time", "--out",  "--seed",
+                                             "--json",     "--pairs-out", "--rounds"};
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
             known |= strcmp(name, valued[k]) == 0;
@@ -139,12 +144,19 @@ int bench_ops_parse(bench_ops_opts *o, int argc, char **argv, FILE *out, char *e
                 return -1;
             }
             o->min_time = d;
-        } else if (strcmp(name, "--out") == 0) {
+        } else if (strcmp(name, "--out") == 0 || strcmp(name, "--json") == 0 ||
+                   strcmp(name, "--pairs-out") == 0) {
             if (!*val) {
-                snprintf(err, errlen, "--out needs a file name");
+                snprintf(err, errlen, "%s needs a file name", name);
                 return -1;
             }
-            o->out = val;
+            *(name[2] == 'o' ? &o->out : name[2] == 'j' ? &o->json : &o->pairs_out) = val;
+        } else if (strcmp(name, "--rounds") == 0) {
+            if (!scnn_parse_long(val, 1, 1000, &v)) {
+                snprintf(err, errlen, "--rounds needs an integer in 1..1000, got '%s'", val);
+                return -1;
+            }
+            o->rounds = (int)v;
         } else if (strcmp(name, "--seed") == 0) {
             char *end;
             errno = 0;

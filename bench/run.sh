@@ -10,7 +10,8 @@
 #   sh bench/run.sh --plots-only [DIR]   redraw DIR's plots (default bench/results/latest)
 #
 # Environment: BENCH=quick|default|full (how long it measures: about 1.5, 6 and 25 minutes on
-# 2 cores; full also measures the operations at batch 32 and 100), PEERS=auto|all|none (all: install python3-torch when missing; none: no peers),
+# 2 cores; full also measures the operations at batch 32 and 100), PEERS=auto|all|none (all:
+# install the missing peers (bench/deps.sh, as `make bench` does first); none: no peers),
 # SCNN_BENCH_OUT=DIR (write there; bench/results/latest is left alone), BUILD (build folder),
 # OMP_NUM_THREADS (the threads of the multi-threaded rows; default all cores).
 set -u
@@ -76,9 +77,9 @@ ops_table() {
         }'
 }
 
-# The measured AVX2 FMA peak at T threads, from ops.csv's header.
+# The measured FMA peak of ISA $3 (default avx2) at T threads, from ops.csv's header.
 peak_of() {
-    awk -v T="$2" '/^# fp32 fma peak, measured \(avx2\)/ {
+    awk -v T="$2" -v isa="${3:-avx2}" 'index($0, "# fp32 fma peak, measured (" isa ")") == 1 {
         sub(/^[^:]*: /, ""); n = split($0, p, ", ")
         for (i = 1; i <= n; i++) { split(p[i], w, " "); if (w[4] == T) print w[1] }
     }' "$1" | head -n 1
@@ -209,25 +210,14 @@ failed=""
 skipped=""
 
 # ---- 1. peers that need installing -------------------------------------------------------------
+# `make bench` installs them first (bench/deps.sh, the bench's own dependency step); PEERS=all
+# does it here too, for a run of this script alone. A peer that is missing is named, and skipped.
 
 torch_ok=0
 if [ "$PEERS" != none ]; then
-    if [ -x "$PYTHON" ] && "$PYTHON" -c 'import torch' >/dev/null 2>&1; then
-        torch_ok=1
-    elif [ "$PEERS" = all ]; then
-        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-            say "bench: installing python3-torch (PEERS=all)"
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-                python3-torch >/dev/null 2>&1 ||
-                { apt-get update -q >/dev/null 2>&1 &&
-                  DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-                      --no-install-recommends python3-torch >/dev/null 2>&1; }
-        else
-            say "bench: PEERS=all: not root; run: sudo apt-get install -y python3-torch"
-        fi
-        "$PYTHON" -c 'import torch' >/dev/null 2>&1 && torch_ok=1
-    fi
-    [ $torch_ok = 1 ] || skipped="$skipped pytorch(python3-torch not installed; make bench PEERS=all installs it)"
+    [ "$PEERS" = all ] && SCNN_PYTHON=$PYTHON sh bench/deps.sh
+    [ -x "$PYTHON" ] && "$PYTHON" -c 'import torch' >/dev/null 2>&1 && torch_ok=1
+    [ $torch_ok = 1 ] || skipped="$skipped pytorch(python3-torch not installed: \`make bench\` installs it, or see bench/deps.sh)"
 else
     skipped="$skipped peers(PEERS=none)"
 fi
@@ -246,51 +236,43 @@ peerflag=""
 [ "$PEERS" = none ] && peerflag="--backends $("$SCNN" backends | awk '$2 == "available" { printf "%s%s", s, $1; s = "," }')"
 threads=1
 [ "$T" -gt 1 ] && threads="1,$T"
-# oneDNN picks AVX-512 where the CPU has it; our backends are AVX2. There the main run limits it
-# to AVX2 (DNNL_MAX_CPU_ISA=AVX2; its rows renamed onednn_avx2), so that the like-for-like peer
-# is timed in the same rounds as our backends (scnn_bench_ops interleaves the rows of an
-# op/direction/thread count: a machine that slows for a while slows them alike); oneDNN at its
-# default ISA runs after, apart, as backend onednn.
-dnnl_split=0
-[ "$PEERS" != none ] && grep -qw avx512f /proc/cpuinfo 2>/dev/null && dnnl_split=1
+# The peers run as a user gets them: oneDNN at its default ISA (the row named onednn, timed with
+# our backends), OpenBLAS at its own kernel choice (no OPENBLAS_CORETYPE or OPENBLAS_L2_SIZE
+# inherited from the caller's shell; the core it picked is in ops.csv's header and machine.txt).
+# Where the CPU has AVX-512, oneDNN limited to AVX2 (DNNL_MAX_CPU_ISA=AVX2, read once per
+# process) runs after, in a process of its own, as the extra row onednn_avx2 for our AVX2 rungs.
+peer_env="env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE -u DNNL_MAX_CPU_ISA"
+dnnl_avx2=0
+[ "$PEERS" != none ] && grep -qw avx512f /proc/cpuinfo 2>/dev/null && dnnl_avx2=1
 step "per-operation benchmark (scnn_bench_ops $opsflags --threads $threads): $out/ops.log"
-if [ $dnnl_split = 1 ]; then
-    say "oneDNN limited to AVX2 (DNNL_MAX_CPU_ISA=AVX2) in this run, as onednn_avx2: this CPU has AVX-512"
-    # shellcheck disable=SC2086
-    DNNL_MAX_CPU_ISA=AVX2 "$OPS" $opsflags $peerflag --threads "$threads" --out "$out/ops.csv" \
-        > "$out/ops.log" 2>&1 || failed="$failed ops"
-else
-    # shellcheck disable=SC2086
-    "$OPS" $opsflags $peerflag --threads "$threads" --out "$out/ops.csv" > "$out/ops.log" 2>&1 ||
-        failed="$failed ops"
-fi
+# shellcheck disable=SC2086
+$peer_env "$OPS" $opsflags $peerflag --threads "$threads" --out "$out/ops.csv" \
+    --json "$out/ops.json" --pairs-out "$out/ratios.csv" > "$out/ops.log" 2>&1 || failed="$failed ops"
 grep -E '^(FAIL|warning|# [0-9]+ rows)' "$out/ops.log"
 [ -f "$out/ops.csv" ] || fail "the per-operation benchmark wrote no CSV (see $out/ops.log)"
 
-if [ $dnnl_split = 1 ] && grep -q '^# peer onednn:' "$out/ops.csv"; then
-    awk -F, 'BEGIN { OFS = "," } /^# peer onednn:/ { sub(/^# peer onednn:/, "# peer onednn_avx2:") }
-        !/^#/ && $1 == "onednn" { $1 = "onednn_avx2" } { print }' "$out/ops.csv" > "$out/.ops.csv" &&
-        mv "$out/.ops.csv" "$out/ops.csv"
+if [ $dnnl_avx2 = 1 ] && grep -q '^# peer onednn:' "$out/ops.csv"; then
     ops2="conv1,conv2"
     [ "$MODE" = quick ] && ops2=conv2
-    step "oneDNN at its default ISA (AVX-512 here), $ops2, apart"
+    step "oneDNN limited to AVX2 (DNNL_MAX_CPU_ISA=AVX2), $ops2, apart, as onednn_avx2"
     # shellcheck disable=SC2086
-    if "$OPS" $opsflags --backends onednn --ops "$ops2" \
-        --threads "$threads" --out "$out/.ops-default.csv" > "$out/ops-onednn-default.log" 2>&1; then
-        { echo "# rows below: oneDNN at its default ISA (scnn_bench_ops --backends onednn --ops $ops2), timed apart from the rows above"
-          grep '^# peer onednn:' "$out/.ops-default.csv"
-          awk -F, '/^#/ || $1 == "backend" { next } { print }' "$out/.ops-default.csv"
+    if $peer_env DNNL_MAX_CPU_ISA=AVX2 "$OPS" $opsflags --backends onednn --ops "$ops2" \
+        --threads "$threads" --out "$out/.ops-avx2.csv" --json "$out/ops-onednn_avx2.json" \
+        > "$out/ops-onednn_avx2.log" 2>&1; then
+        { echo "# rows below: oneDNN limited to AVX2 (DNNL_MAX_CPU_ISA=AVX2 scnn_bench_ops --backends onednn --ops $ops2), timed apart from the rows above"
+          sed -n 's/^# peer onednn:/# peer onednn_avx2:/p' "$out/.ops-avx2.csv"
+          awk -F, 'BEGIN { OFS = "," } /^#/ || $1 == "backend" { next } { $1 = "onednn_avx2"; print }' "$out/.ops-avx2.csv"
         } >> "$out/ops.csv"
     else
-        failed="$failed onednn"
+        failed="$failed onednn_avx2"
     fi
-    rm -f "$out/.ops-default.csv"
+    rm -f "$out/.ops-avx2.csv"
 fi
 if [ "$MODE" = full ]; then
     for b in 32 100; do
         step "per-operation benchmark at batch $b"
         # shellcheck disable=SC2086
-        if "$OPS" $opsflags $peerflag --batch $b --threads "$threads" --out "$out/.ops-b$b.csv" \
+        if $peer_env "$OPS" $opsflags $peerflag --batch $b --threads "$threads" --out "$out/.ops-b$b.csv" \
             > "$out/ops-batch$b.log" 2>&1; then
             { echo "# rows below: batch $b"
               awk -F, '/^#/ || $1 == "backend" { next } { print }' "$out/.ops-b$b.csv"; } >> "$out/ops.csv"
@@ -305,6 +287,34 @@ fi
 
 peak1=$(peak_of "$out/ops.csv" 1)
 peakT=$(peak_of "$out/ops.csv" "$T")
+peak512_1=$(peak_of "$out/ops.csv" 1 avx512)
+peak512_T=$(peak_of "$out/ops.csv" "$T" avx512)
+# What tells our host kinds apart (SPEC.md section 5): the CPU's identity, its caches, and the
+# two measured FMA peaks. A kind SPEC.md does not list is named by vendor, family and model.
+cpuinfo() { awk -F': *' -v k="$1" '$1 ~ "^" k "[ \t]*$" { print $2; exit }' /proc/cpuinfo 2>/dev/null; }
+vendor=$(cpuinfo vendor_id); family=$(cpuinfo 'cpu family'); model=$(cpuinfo model)
+stepping=$(cpuinfo stepping)
+cpuid="vendor ${vendor:-?}, family ${family:-?}, model ${model:-?}, stepping ${stepping:-?}"
+cache_of() {  # level type: the size cpu0's sysfs gives, as "48 KiB"
+    for c in /sys/devices/system/cpu/cpu0/cache/index*; do
+        [ "$(cat "$c/level" 2>/dev/null)" = "$1" ] || continue
+        case $(cat "$c/type" 2>/dev/null) in "$2") sed 's/K$/ KiB/; s/M$/ MiB/' "$c/size"; return ;; esac
+    done
+}
+l1d=$(cache_of 1 Data); l2=$(cache_of 2 Unified)
+ratio=""
+[ -n "$peak512_1" ] && [ -n "$peak1" ] && ratio=$(awk -v a="$peak512_1" -v b="$peak1" \
+    -v aT="${peak512_T:-0}" -v bT="${peakT:-0}" -v T="$T" 'BEGIN {
+        printf "%.2f at 1 thread", a / b; if (T > 1 && bT > 0) printf ", %.2f at %d threads", aT / bT, T }')
+kind=$(awk -v v="$vendor" -v f="$family" -v m="$model" -v r="${ratio%% *}" 'BEGIN {
+    if (r == "") { printf "%s family %s model %s without AVX-512 (a kind SPEC.md section 5 does not list)", v, f, m; exit }
+    if (v == "AuthenticAMD" && r + 0 < 1.4)
+        printf "Zen 4 kind (AMD family %s model %s; AVX-512 at the AVX2 FMA rate, ratio %s)", f, m, r
+    else if (v == "AuthenticAMD")
+        printf "Zen 5 kind (AMD family %s model %s; AVX-512 at twice the AVX2 FMA rate, ratio %s)", f, m, r
+    else
+        printf "%s family %s model %s with AVX-512 at %sx the AVX2 FMA rate (a kind SPEC.md section 5 does not list)", v, f, m, r
+}')
 mhz=$(lscpu 2>/dev/null | awk -F: '/^CPU max MHz/ { gsub(/ /, "", $2); print $2; exit }')
 mhz_src="lscpu's CPU max MHz"
 if [ -z "$mhz" ]; then
@@ -319,7 +329,9 @@ cores=$(nproc 2>/dev/null || echo 1)
     say "git revision: $("$SCNN" --version 2>/dev/null | awk '{ print $2 }')"
     say "cpu: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null)"
     say "cores online: $cores; $(lscpu 2>/dev/null | awk -F: '/^Thread\(s\) per core|^Core\(s\) per socket|^Socket\(s\)/ { gsub(/^ +/, "", $2); printf "%s%s: %s", s, $1, $2; s = ", " }')"
-    say "isa: $(grep -m1 -ow -e avx2 -e fma -e avx512f /proc/cpuinfo 2>/dev/null | sort -u | tr '\n' ' ')(our backends use AVX2+FMA only)"
+    say "isa: $(grep -m1 -ow -e avx2 -e fma -e avx512f /proc/cpuinfo 2>/dev/null | sort -u | tr '\n' ' ')(each row's % of peak uses the peak of its own ISA)"
+    say "cpu id: $cpuid"
+    say "l1d: ${l1d:-unknown} per core, l2: ${l2:-unknown} per core (sysfs, cpu0)"
     caches=$(lscpu 2>/dev/null | awk -F: '/^L[123][di]? cache/ { gsub(/^ +/, "", $2); printf "%s%s %s", s, $1, $2; s = ", " }')
     [ -n "$caches" ] || caches=$(getconf -a 2>/dev/null | awk '
         $1 == "LEVEL1_DCACHE_SIZE" { n = "L1d" } $1 == "LEVEL1_ICACHE_SIZE" { n = "L1i" }
@@ -341,7 +353,10 @@ cores=$(nproc 2>/dev/null || echo 1)
     [ "${nslow:-0}" -gt 0 ] &&
         say "WARNING: $nslow peer figure(s) more than 25% below SPEC.md's (see ops.log): the machine is busy, or slower than SPEC's"
     say "fp32 fma peak, measured (avx2, independent FMA chains; scnn_bench_ops): ${peak1:-?} GFLOP/s at 1 thread, ${peakT:-?} GFLOP/s at $T threads"
-    awk '/^# fp32 fma peak, measured \(avx512\)/ { sub(/^# /, ""); print "  for reference, " $0 " (not our ISA)" }' "$out/ops.csv"
+    [ -n "$peak512_1" ] &&
+        say "fp32 fma peak, measured (avx512, independent FMA chains; scnn_bench_ops): $peak512_1 GFLOP/s at 1 thread, ${peak512_T:-?} GFLOP/s at $T threads"
+    [ -n "$ratio" ] && say "avx512/avx2 fma peak ratio: $ratio"
+    say "host kind: $kind"
     if [ -n "$mhz" ] && [ -n "$peak1" ]; then
         awk -v mhz="$mhz" -v p1="$peak1" -v pT="${peakT:-$peak1}" -v T="$T" -v c="$cores" 'BEGIN {
             busy = (T < c) ? T : c
@@ -362,7 +377,7 @@ cores=$(nproc 2>/dev/null || echo 1)
     [ -n "$peak1" ] && awk -v p1="$peak1" 'BEGIN { printf "SPEC.md'"'"'s reference machine (Zen 3, about 3.1 GHz) measured 99 GFLOP/s per core: this one %.0f%% of it\n", 100 * p1 / 99 }'
     awk -F': ' '/^# peer / { sub(/^# /, ""); print }' "$out/ops.csv"
     grep -q '^# peer onednn_avx2:' "$out/ops.csv" &&
-        say "peers: onednn_avx2 is oneDNN with DNNL_MAX_CPU_ISA=AVX2 (this CPU has AVX-512, which oneDNN uses by default), timed in the same rounds as our backends; onednn is its default ISA, timed apart"
+        say "peers: onednn is oneDNN at its default ISA, timed with our backends (the ratios in ratios.csv pair it with them round by round); onednn_avx2 is oneDNN limited to AVX2 (DNNL_MAX_CPU_ISA=AVX2), timed apart, for the AVX2 rungs"
     if [ $torch_ok = 1 ]; then
         say "peer pytorch: $("$PYTHON" -c 'import torch; print(torch.__version__)' 2>/dev/null) ($PYTHON, channels_last, glibc malloc kept in the heap: see bench/pytorch_peer.py)"
     fi
@@ -382,6 +397,37 @@ step "end to end (scnn_bench_e2e run --mode $MODE --threads $T $pyflag)"
     failed="$failed e2e"
 awk -F, '$1 == "pytorch" && !seen++ { print "peer pytorch ran as: " $21 }' "$out/train.csv" \
     >> "$out/machine.txt" 2>/dev/null
+
+# ---- 4b. whole commands: hyperfine --------------------------------------------------------------
+# Where the question is one command's wall time (a user's `scnn train --epochs 1 --limit N`,
+# data loading included), hyperfine times it, per backend (--parameter-list); not for ratios
+# between backends (the paired rounds of scnn_bench_ops are). quick: one run each, without
+# naive (minutes at any useful N).
+
+if command -v hyperfine >/dev/null 2>&1; then
+    case $MODE in
+        quick) hf_limit=250; hf_runs=1; hf_warm=0 ;;
+        default) hf_limit=2000; hf_runs=3; hf_warm=1 ;;
+        full) hf_limit=10000; hf_runs=5; hf_warm=1 ;;
+    esac
+    hf_list=$("$SCNN" backends | awk -v q="$MODE" '$2 == "available" && !(q == "quick" && $1 == "naive") {
+        printf "%s%s", s, $1; s = "," }')
+    hf_dir=$(mktemp -d "${TMPDIR:-/tmp}/scnn-hyperfine.XXXXXX")
+    step "whole commands (hyperfine, $hf_runs run(s) each): scnn train --epochs 1 --limit $hf_limit on $hf_list"
+    if hyperfine -N --style basic --runs "$hf_runs" --warmup "$hf_warm" \
+        --export-json "$out/commands.json" --export-csv "$out/commands.csv" \
+        --parameter-list backend "$hf_list" --prepare "rm -rf $hf_dir/{backend}" \
+        "env SCNN_BACKEND={backend} OMP_NUM_THREADS=$T $SCNN train --epochs 1 --iterations 1 --limit $hf_limit --test-limit $hf_limit --augment 0 --no-report --data $DATA --out $hf_dir/{backend}" \
+        > "$out/commands.log" 2>&1; then
+        awk -F, 'NR > 1 { printf "hyperfine %-8s %.2f s (+- %.2f) for the whole command\n", $NF, $2, $3 }' "$out/commands.csv"
+    else
+        failed="$failed hyperfine"
+        tail -n 3 "$out/commands.log"
+    fi
+    rm -rf "$hf_dir"
+else
+    skipped="$skipped hyperfine(not installed: make deps installs it)"
+fi
 
 # ---- 5. thread scaling of omp -----------------------------------------------------------------
 

@@ -25,6 +25,25 @@ scnn_status scnn_dataset_load_dir(scnn_dataset *ds, const char *dir, const char 
     return scnn_dataset_load(ds, dir, NULL, part);
 }
 
+scnn_status scnn_dataset_load_first(scnn_dataset *ds, const char *dir, const char *part,
+                                    size_t n)
+{
+    if (ds)
+        memset(ds, 0, sizeof *ds);
+    if (!ds || !dir || !part || n == 0)
+        return scnn_fail(SCNN_ERR_ARG, "scnn_dataset_load_first: NULL argument or n = 0");
+    bool known = strcmp(part, "train") == 0 || strcmp(part, "t10k") == 0;
+    if (!known || scnn_png_tree_detect(dir)) {
+        /* scnn_dataset_load names a bad part; a PNG tree has no order to read a prefix of
+         * cheaply: load it, keep the first n */
+        scnn_status st = scnn_dataset_load(ds, dir, NULL, part);
+        if (!st && ds->n > n)
+            ds->n = n;
+        return st;
+    }
+    return scnn_idx_load_first_dir(ds, dir, part, n);
+}
+
 void scnn_dataset_dir(char *buf, size_t len, const char *name)
 {
     if (!buf || len == 0)

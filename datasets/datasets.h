@@ -13,6 +13,10 @@
 /* dir/<part>-{images-idx3,labels-idx1}-ubyte, each plain or, when that is absent, .gz; part is
  * "train" or "t10k" (checked by the caller). */
 scnn_status scnn_idx_load_dir(scnn_dataset *ds, const char *dir, const char *part);
+/* The same pair's first n records (all if it has fewer; n > 0), reading no more of the files
+ * than that; the header is checked as for a whole load. */
+scnn_status scnn_idx_load_first_dir(scnn_dataset *ds, const char *dir, const char *part,
+                                    size_t n);
 
 /* ---- the seed's PNG tree (datasets/png_tree.c; the layout: include/scnn_png.h) --------------- */
 

@@ -171,15 +171,36 @@ fail:
     return st;
 }
 
-scnn_status scnn_idx_load(scnn_dataset *ds, const char *images_path, const char *labels_path)
+/* The first `want` records of an opened file (all of them if it has fewer): the header is
+ * checked as for a whole load; what follows them is not read. */
+static scnn_status read_first(idx_file *f, size_t want, size_t each, uint8_t **out, size_t *n)
 {
-    if (ds)
-        memset(ds, 0, sizeof *ds);
-    if (!ds || !images_path || !labels_path)
-        return scnn_fail(SCNN_ERR_ARG, "scnn_idx_load: NULL argument");
+    *n = want < f->count ? want : f->count;
+    const size_t bytes = *n * each;
+    *out = malloc(bytes ? bytes : 1);
+    if (!*out)
+        return scnn_fail(SCNN_ERR_NOMEM, "%s: cannot allocate %zu bytes", f->path, bytes);
+    size_t got;
+    scnn_status st = read_some(f, *out, bytes, &got);
+    if (!st && got < bytes)
+        st = scnn_fail(SCNN_ERR_FORMAT, "%s: truncated: %zu of the first %zu bytes", f->path,
+                       f->header + got, f->header + bytes);
+    if (st) {
+        free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+/* first == 0: the whole files (their exact length checked); else their first `first` records
+ * (all if they have fewer), reading no more of them than that. */
+static scnn_status idx_load(scnn_dataset *ds, const char *images_path, const char *labels_path,
+                            size_t first)
+{
     idx_file img = {.path = images_path, .what = "images", .rank = 3};
     idx_file lab = {.path = labels_path, .what = "labels", .rank = 1};
     uint8_t *images = NULL, *labels = NULL;
+    size_t n = 0, nl = 0;
 
     scnn_status st = open_header(&img);
     if (!st)
@@ -188,10 +209,13 @@ scnn_status scnn_idx_load(scnn_dataset *ds, const char *images_path, const char 
         st = scnn_fail(SCNN_ERR_SHAPE, "%s has %u images but %s has %u labels", images_path,
                        img.count, labels_path, lab.count);
     if (!st)
-        st = read_payload(&img, &images);
+        st = first ? read_first(&img, first, SCNN_PIXELS, &images, &n)
+                   : read_payload(&img, &images);
     if (!st)
-        st = read_payload(&lab, &labels);
-    for (size_t i = 0; !st && i < lab.count; i++)
+        st = first ? read_first(&lab, first, 1, &labels, &nl) : read_payload(&lab, &labels);
+    if (!first)
+        n = lab.count;
+    for (size_t i = 0; !st && i < n; i++)
         if (labels[i] >= SCNN_CLASSES)
             st = scnn_fail(SCNN_ERR_FORMAT, "%s: label %u at index %zu, want 0..%d", labels_path,
                            labels[i], i, SCNN_CLASSES - 1);
@@ -205,12 +229,21 @@ scnn_status scnn_idx_load(scnn_dataset *ds, const char *images_path, const char 
         free(labels);
         return st;
     }
-    ds->n = img.count;
+    ds->n = n;
     ds->rows = SCNN_IMG_H;
     ds->cols = SCNN_IMG_W;
     ds->images = images;
     ds->labels = labels;
     return SCNN_OK;
+}
+
+scnn_status scnn_idx_load(scnn_dataset *ds, const char *images_path, const char *labels_path)
+{
+    if (ds)
+        memset(ds, 0, sizeof *ds);
+    if (!ds || !images_path || !labels_path)
+        return scnn_fail(SCNN_ERR_ARG, "scnn_idx_load: NULL argument");
+    return idx_load(ds, images_path, labels_path, 0);
 }
 
 /* dir/<part>-<kind>: the plain file if there is one, else dir/<part>-<kind>.gz. */
@@ -230,13 +263,25 @@ static scnn_status find_file(char *buf, size_t len, const char *dir, const char 
                      "%s: not found (nor %s.gz): run `make data` to fetch the data sets", buf, buf);
 }
 
+/* The IDX pair of part ("train" or "t10k") in dir. */
+static scnn_status find_pair(char images[PATH_MAX], char labels[PATH_MAX], const char *dir,
+                             const char *part)
+{
+    scnn_status st = find_file(images, PATH_MAX, dir, part, "images-idx3-ubyte");
+    return st ? st : find_file(labels, PATH_MAX, dir, part, "labels-idx1-ubyte");
+}
+
 scnn_status scnn_idx_load_dir(scnn_dataset *ds, const char *dir, const char *part)
 {
     char images[PATH_MAX], labels[PATH_MAX];
-    scnn_status st = find_file(images, sizeof images, dir, part, "images-idx3-ubyte");
-    if (!st)
-        st = find_file(labels, sizeof labels, dir, part, "labels-idx1-ubyte");
-    if (st)
-        return st;
-    return scnn_idx_load(ds, images, labels);
+    scnn_status st = find_pair(images, labels, dir, part);
+    return st ? st : scnn_idx_load(ds, images, labels);
+}
+
+scnn_status scnn_idx_load_first_dir(scnn_dataset *ds, const char *dir, const char *part,
+                                    size_t n)
+{
+    char images[PATH_MAX], labels[PATH_MAX];
+    scnn_status st = find_pair(images, labels, dir, part);
+    return st ? st : idx_load(ds, images, labels, n);
 }

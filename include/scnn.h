@@ -54,6 +54,10 @@ scnn_status scnn_dataset_load(scnn_dataset *ds, const char *dir, const char *dat
                               const char *part);
 /* scnn_dataset_load(ds, dir, NULL, part) */
 scnn_status scnn_dataset_load_dir(scnn_dataset *ds, const char *dir, const char *part);
+/* The first n images of "train" or "t10k" in dir (all of them if there are fewer), reading no
+ * more of an IDX file than that: a measurement's peak memory stays the model's. */
+scnn_status scnn_dataset_load_first(scnn_dataset *ds, const char *dir, const char *part,
+                                    size_t n);
 /* The directory of a named data set: $SCNN_DATA/idx/<name> or data/idx/<name>. */
 void scnn_dataset_dir(char *buf, size_t len, const char *name);
 void scnn_dataset_free(scnn_dataset *ds);

@@ -409,7 +409,57 @@ static void test_quick_harness(void **state)
     assert_non_null(strstr(mt, "\ngit revision: "));
     assert_non_null(strstr(mt, "\ncompiler: "));
     assert_non_null(strstr(mt, "OMP_NUM_THREADS="));
+    /* what tells the host kinds apart (SPEC.md section 5) */
+    assert_non_null(strstr(mt, "\ncpu id: vendor "));
+    assert_non_null(strstr(mt, "\nl1d: "));
+    assert_non_null(strstr(mt, "\nhost kind: "));
+    if (tu_run(NULL, "grep -qw avx512f /proc/cpuinfo") == 0) {
+        assert_non_null(strstr(mt, "\nfp32 fma peak, measured (avx512"));
+        assert_non_null(strstr(mt, "\navx512/avx2 fma peak ratio: "));
+    }
     free(mt);
+    /* Google Benchmark's JSON of the per-operation rows, and the paired ratios */
+    p = path_in(results, "ops.json");
+    char *js = read_text(p);
+    free(p);
+    if (!js || !strstr(js, "\"benchmarks\"") || !strstr(js, "\"aggregate_name\": \"median\""))
+        fail_msg("ops.json is missing or has no benchmarks");
+    free(js);
+    /* hyperfine's whole-command timings, one per backend it ran */
+    if (tu_run(NULL, "command -v hyperfine >/dev/null") == 0) {
+        p = path_in(results, "commands.csv");
+        table *hf = table_read(p);
+        free(p);
+        assert_true(hf->nrow >= 1);
+        for (int r = 0; r < hf->nrow; r++) {
+            assert_true(num(hf, r, "mean") > 0);
+            assert_non_null(strstr(avail_out, get(hf, r, "parameter_backend")));
+        }
+        table_free(hf);
+        p = path_in(results, "commands.json");
+        char *hj = read_text(p);
+        free(p);
+        if (!hj || !strstr(hj, "\"results\""))
+            fail_msg("commands.json is missing or has no results");
+        free(hj);
+    }
+    bool peer_ran = false;
+    for (int r = 0; r < ops->nrow; r++)
+        peer_ran |= strcmp(get(ops, r, "backend"), "onednn") == 0 ||
+                    strcmp(get(ops, r, "backend"), "openblas") == 0;
+    if (peer_ran) {
+        p = path_in(results, "ratios.csv");
+        table *ra = table_read(p);
+        free(p);
+        assert_true(ra->nrow > 0);
+        for (int r = 0; r < ra->nrow; r++) {
+            double lo = num(ra, r, "min_ratio"), med = num(ra, r, "median_ratio"),
+                   hi = num(ra, r, "max_ratio");
+            assert_true(lo > 0 && lo <= med && med <= hi);
+            assert_true(num(ra, r, "rounds") >= 3);
+        }
+        table_free(ra);
+    }
 
     p = path_in(results, "summary.txt");
     char *sum = read_text(p);

@@ -178,11 +178,44 @@ static void test_unknown_backend(void **state)
 
 /* ---- the quick run --------------------------------------------------------------------------- */
 
+/* ratios.csv: one line per backend and peer of a paired group, median within its min-max. */
+static void check_ratios(const char *path, bool peers)
+{
+    size_t len;
+    char *text = tu_read_file(path, &len);
+    assert_non_null(text);
+    text = realloc(text, len + 1);
+    text[len] = 0;
+    assert_non_null(strstr(text, "\nop,direction,threads,batch,backend,peer,rounds,median_ratio,"
+                                 "min_ratio,max_ratio\n"));
+    int n = 0;
+    char *save = NULL;
+    for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        char op[32], dir[16], be[32], peer[32];
+        int t, batch, rounds;
+        double med, lo, hi;
+        if (l[0] == '#' || sscanf(l, "%31[^,],%15[^,],%d,%d,%31[^,],%31[^,],%d,%lf,%lf,%lf", op,
+                                  dir, &t, &batch, be, peer, &rounds, &med, &lo, &hi) != 10)
+            continue;
+        n++;
+        assert_int_equal(rounds, 3); /* quick */
+        assert_int_equal(batch, 4);
+        assert_true(lo > 0 && lo <= med && med <= hi && isfinite(hi));
+        assert_true(strcmp(peer, "onednn") == 0 || strcmp(peer, "openblas") == 0);
+        assert_true(strcmp(be, "naive") != 0); /* the reference is not paired */
+    }
+    if (peers && n == 0)
+        fail_msg("%s: no ratios although a peer ran", path);
+    free(text);
+}
+
 static void test_quick_csv(void **state)
 {
     (void)state;
-    char *dir = tu_mkdtemp(), path[512];
+    char *dir = tu_mkdtemp(), path[512], json[512], ratios[512];
     snprintf(path, sizeof path, "%s/ops.csv", dir);
+    snprintf(json, sizeof json, "%s/ops.json", dir);
+    snprintf(ratios, sizeof ratios, "%s/ratios.csv", dir);
     bench_ops_opts o;
     bench_ops_defaults(&o);
     o.batch = 4;
@@ -191,6 +224,8 @@ static void test_quick_csv(void **state)
     o.threads[1] = 2;
     o.n_threads = 2;
     o.out = path;
+    o.json = json;
+    o.pairs_out = ratios;
     FILE *log = tmpfile();
     o.log = log;
     assert_int_equal(bench_ops_run(&o), 0);
@@ -199,6 +234,22 @@ static void test_quick_csv(void **state)
     assert_non_null(strstr(text, "# cpu: "));
     assert_non_null(strstr(text, "fp32 fma peak"));
     free(text);
+    /* Google Benchmark's JSON of the same runs: its context, ours in it, the rows' statistics */
+    size_t jlen;
+    char *js = tu_read_file(json, &jlen);
+    assert_non_null(js);
+    js = realloc(js, jlen + 1);
+    js[jlen] = 0;
+    const char *want[] = {"\"context\"", "\"caches\"", "\"load_avg\"",
+                          "\"cpu_scaling_enabled\"", "fp32_fma_peak", "\"benchmarks\"",
+                          "\"aggregate_name\": \"median\"", "\"aggregate_name\": \"cv\"",
+                          "\"aggregate_name\": \"min\"", "\"GFLOP/s\"", "\"GB/s\"",
+                          "conv2/fwd/avx2/threads:1"};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (!strstr(js, want[i]))
+            fail_msg("%s lacks %s", json, want[i]);
+    assert_true(js[jlen - 2] == '}'); /* one whole document */
+    free(js);
 
     csv *c = calloc(1, sizeof *c);
     csv_load(c, path);
@@ -265,6 +316,7 @@ static void test_quick_csv(void **state)
         for (int i = 0; i < c->n; i++)
             if (strcmp(c->rows[i].f[C_BACKEND], "onednn") == 0)
                 assert_true(strlen(c->rows[i].f[C_IMPL]) > 0);
+    check_ratios(ratios, onednn || openblas);
     free(c->text);
     free(c);
     tu_rmrf(dir);

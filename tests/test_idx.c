@@ -162,6 +162,28 @@ static void test_mnist_test(void **state)
     scnn_dataset_free(&ds);
 }
 
+/* The first n images (scnn_dataset_load_first, what the bench's children read): the same bytes
+ * as the whole load's first n; fewer when the file has fewer. */
+static void test_load_first(void **state)
+{
+    (void)state;
+    scnn_dataset all, first, more;
+    load_real(&all, "fashion_mnist", "t10k");
+    assert_int_equal(scnn_dataset_load_first(&first, tu_data_dir("fashion_mnist"), "t10k", 300),
+                     SCNN_OK);
+    assert_int_equal(first.n, 300);
+    assert_int_equal(first.rows, 28);
+    assert_memory_equal(first.images, all.images, 300 * SCNN_PIXELS);
+    assert_memory_equal(first.labels, all.labels, 300);
+    assert_int_equal(scnn_dataset_load_first(&more, tu_data_dir("fashion_mnist"), "t10k", 20000),
+                     SCNN_OK);
+    assert_int_equal(more.n, 10000);
+    assert_int_not_equal(scnn_dataset_load_first(&more, "/nonexistent", "t10k", 5), SCNN_OK);
+    expect_zeroed(&more);
+    scnn_dataset_free(&first);
+    scnn_dataset_free(&all);
+}
+
 /* ---- plain and gzip, and the directory lookup ---------------------------------------------- */
 
 static void test_plain_and_gzip_identical(void **state)
@@ -448,6 +470,7 @@ int main(void)
         cmocka_unit_test(test_fashion_train),
         cmocka_unit_test(test_fashion_test),
         cmocka_unit_test(test_mnist_test),
+        cmocka_unit_test(test_load_first),
         cmocka_unit_test(test_plain_and_gzip_identical),
         cmocka_unit_test(test_load_dir_errors),
         cmocka_unit_test(test_dataset_dir),
