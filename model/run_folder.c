@@ -184,6 +184,23 @@ scnn_status scnn_run_conf_read(const char *dir, scnn_run_conf *c)
     return st;
 }
 
+scnn_status scnn_run_history_write(const char *path, const hist_row *h, int n)
+{
+    size_t cap = 128 + (size_t)n * 160;
+    char *buf = malloc(cap);
+    if (!buf)
+        return scnn_fail(SCNN_ERR_NOMEM, "out of memory writing %s", path);
+    size_t len =
+        (size_t)snprintf(buf, cap, "epoch,loss,acc,val_loss,val_acc,seconds,images_per_s\n");
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(buf + len, cap - len, "%d,%.6f,%.6f,%.6f,%.6f,%.3f,%.1f\n",
+                                h[i].epoch, h[i].loss, h[i].acc, h[i].val_loss, h[i].val_acc,
+                                h[i].seconds, h[i].images_per_s);
+    scnn_status s = scnn_write_atomic(path, buf, len);
+    free(buf);
+    return s;
+}
+
 static scnn_status read_history(const char *path, iter_data *it)
 {
     char *text = scnn_read_text(path, 64u << 20);

@@ -42,10 +42,14 @@ scnn_status scnn_run_result_write(const char *path, const scnn_run_result *r);
  * accuracies and n_test are required, the times optional (complete says). */
 scnn_status scnn_run_result_read(const char *path, scnn_run_result *r);
 
+/* A row of DIR/iter-k/history.csv: one epoch (training figures as Keras logs them). */
 typedef struct hist_row {
     int epoch;
     double loss, acc, val_loss, val_acc, seconds, images_per_s;
 } hist_row;
+
+/* Writes DIR/iter-k/history.csv (atomically): a header and rows h[0..n). */
+scnn_status scnn_run_history_write(const char *path, const hist_row *h, int n);
 
 typedef struct iter_data {
     bool present;  /* iter-k/ exists with a history */

@@ -35,10 +35,8 @@ void scnn_train_opts_default(scnn_train_opts *o)
 }
 
 /* One epoch's figures, as Keras logs them. */
-typedef struct epoch_stats {
-    int epoch;
-    double loss, acc, val_loss, val_acc, seconds, images_per_s;
-} epoch_stats;
+/* One epoch's figures: a row of history.csv (model/run_folder.h). */
+typedef hist_row epoch_stats;
 
 typedef struct iter_result {
     int best_epoch, epochs_run;
@@ -181,22 +179,6 @@ static scnn_status iteration_data(run *r, int k, scnn_dataset *train, scnn_datas
 }
 
 /* ---- per-epoch files ------------------------------------------------------------------------ */
-
-static scnn_status write_history(const char *path, const epoch_stats *h, int n)
-{
-    size_t cap = 128 + (size_t)n * 160;
-    char *buf = malloc(cap);
-    if (!buf)
-        return scnn_fail(SCNN_ERR_NOMEM, "out of memory writing %s", path);
-    size_t len = (size_t)snprintf(buf, cap, "epoch,loss,acc,val_loss,val_acc,seconds,images_per_s\n");
-    for (int i = 0; i < n; i++)
-        len += (size_t)snprintf(buf + len, cap - len, "%d,%.6f,%.6f,%.6f,%.6f,%.3f,%.1f\n",
-                                h[i].epoch, h[i].loss, h[i].acc, h[i].val_loss, h[i].val_acc,
-                                h[i].seconds, h[i].images_per_s);
-    scnn_status s = scnn_write_atomic(path, buf, len);
-    free(buf);
-    return s;
-}
 
 /* Resumable state of an iteration after `epoch` epochs. */
 typedef struct iter_state {
@@ -519,7 +501,7 @@ static scnn_status train_iteration(run *r, int k, const scnn_dataset *train,
         fflush(stdout);
 
         snprintf(path, sizeof path, "%s/history.csv", dir);
-        if ((st = write_history(path, hist, epoch)) != SCNN_OK)
+        if ((st = scnn_run_history_write(path, hist, epoch)) != SCNN_OK)
             goto out;
         /* Keras's ModelCheckpoint(save_best_only) keeps the first epoch with the best figure;
          * without validation images, the last epoch. */
