@@ -30,11 +30,13 @@ static void test_kill_and_resume(void **state)
         fail_msg("uninterrupted run failed (%d):\n%s", rc, out);
     free(out);
 
-    /* Start the same run, wait until epoch 2 of iteration 0 is under way, kill it hard. */
+    /* Start the same run, wait until epoch 1 of iteration 0 has left its resumable state (so
+     * epoch 2 is under way), kill it hard. Waiting for the file, not for a log line and a fixed
+     * sleep, keeps the test right on a loaded machine. */
     rc = tu_run(&out,
                 "OMP_NUM_THREADS=1 %s " ARGS " --out %s/cut > %s/cut.log 2>&1 & pid=$!; "
-                "for i in $(seq 1 600); do grep -q 'Epoch 1/3' %s/cut.log 2>/dev/null && break; "
-                "sleep 0.05; done; sleep 0.3; kill -9 $pid; wait $pid; echo killed=$?",
+                "for i in $(seq 1 2400); do [ -e %s/cut/iter-0/state.txt ] && break; "
+                "sleep 0.05; done; kill -9 $pid; wait $pid; echo killed=$?",
                 tu_scnn(), dir, dir, dir);
     if (!strstr(out, "killed=137"))
         fail_msg("the run was not killed mid-way:\n%s", out);
