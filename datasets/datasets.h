@@ -24,8 +24,8 @@ scnn_status scnn_idx_load_first_dir(scnn_dataset *ds, const char *dir, const cha
  * folder) or a class-folder tree (dir/0 .. dir/9). */
 bool scnn_png_tree_detect(const char *dir);
 
-/* Loads part "train" or "t10k" from a PNG tree, in the IDX order (sorted by index; labels from
- * the class folders). dir is either
+/* Loads part "train" or "t10k" (checked by the caller) from a PNG tree, in the IDX order (sorted
+ * by index; labels from the class folders). dir is either
  *   - a root holding train/<dataset>/ and test/<dataset>/: dataset picks the subfolder; with
  *     dataset NULL the root must hold exactly one data set; or
  *   - a class-folder tree ROOT/train/<name> or ROOT/test/<name> (holding 0..9/): the part picks

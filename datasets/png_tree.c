@@ -401,13 +401,9 @@ static scnn_status list_tree(const char *base, tree_entry **out, size_t *count)
 scnn_status scnn_png_tree_load(scnn_dataset *ds, const char *dir, const char *dataset,
                                const char *part)
 {
-    if (ds)
-        memset(ds, 0, sizeof *ds);
-    if (!ds || !dir || !part)
-        return scnn_fail(SCNN_ERR_ARG, "scnn_png_tree_load: NULL argument");
+    /* ds, dir and part ("train" or "t10k") are checked by scnn_dataset_load, the only caller */
+    memset(ds, 0, sizeof *ds);
     const char *folder = part_folder(part);
-    if (!folder)
-        return scnn_fail(SCNN_ERR_ARG, "unknown data set part '%s' (want train or t10k)", part);
     char base[PATH_MAX - 64];
     scnn_status st = resolve(dir, dataset, folder, base, sizeof base);
     if (st)
