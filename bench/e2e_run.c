@@ -146,10 +146,13 @@ static void measure_row(const run_opts *o, e2e_row *w, const char *self, const c
 /* Groups of the breakdown plot: the layer and its direction. */
 static const char *phase_group(const char *name)
 {
-    /* "fwd <layer>" / "bwd <layer>", the layer by its Keras name in the layer table: the
-     * convolutions by their bench rows, the three Dense layers as one group */
+    /* "fwd <layer>" / "bwd <layer>[ data|filter]", the layer by its Keras name in the layer
+     * table: the convolutions by their bench rows, the three Dense layers as one group */
     bool fwd = strncmp(name, "fwd ", 4) == 0, bwd = strncmp(name, "bwd ", 4) == 0;
-    int id = fwd || bwd ? scnn_layer_find(name + 4) : -1;
+    char layer[64] = "";
+    if (fwd || bwd)
+        snprintf(layer, sizeof layer, "%.*s", (int)strcspn(name + 4, " "), name + 4);
+    int id = scnn_layer_find(layer);
     if (id == SCNN_L_CONV1)
         return fwd ? "conv1 fwd" : "conv1 bwd";
     if (id == SCNN_L_CONV2)
