@@ -215,7 +215,17 @@ typedef struct corr {
     float *y;
 } corr;
 
-#define GROUP 6 /* images per item: 6 makes every class of a conv2 image fill its tiles */
+/* Images per item: 6 makes every class of a conv2 image fill its tiles; but a group's source
+ * is swept once per class, so it must stay in L2: fewer images when they are big. */
+#define GROUP 6
+#define GROUP_BYTES (512 * 1024)
+
+static int corr_group_size(const corr *f)
+{
+    const size_t img = (size_t)f->h * f->w * f->c * sizeof(float);
+    const size_t g = img ? GROUP_BYTES / img : GROUP;
+    return g >= GROUP ? GROUP : g < 1 ? 1 : (int)g;
+}
 
 typedef struct tap_run {
     int start, count, t0, t1; /* output rows [start, start+count) use taps [t0, t1) */
@@ -335,21 +345,29 @@ static void dot_class(const corr *f, int img0, int nimg, tap_run yr, tap_run xr)
             class_next(f, yr, xr, &it, &dst[m], &start[m]);
         for (int m = mr; m < DOT_M; m++)
             start[m] = start[0];
-        __m512 acc[DOT_M];
+        const float *pa[DOT_M];
         for (int m = 0; m < DOT_M; m++)
-            acc[m] = _mm512_setzero_ps();
+            pa[m] = f->x + start[m];
+        /* named accumulators: an array would live on the stack */
+        __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0,
+               s7 = s0, s8 = s0, s9 = s0, s10 = s0, s11 = s0, s12 = s0, s13 = s0, s14 = s0,
+               s15 = s0;
         for (int i = 0; i < ni; i++)
             for (int j = 0; j < nj; j++) {
-                const float *a = f->x + ((ptrdiff_t)i * f->w + j) * c;
+                const ptrdiff_t tap = ((ptrdiff_t)i * f->w + j) * c;
                 const float *wv = f->bp + ((size_t)(yr.t0 + i) * f->kw + xr.t0 + j) * cp;
                 for (int cc = 0; cc < chunks; cc++) {
                     const __mmask16 mk = cc + 1 < chunks ? (__mmask16)0xffff : tail;
                     const __m512 b = _mm512_loadu_ps(wv + cc * 16);
-                    _Pragma("GCC unroll 16") for (int m = 0; m < DOT_M; m++) acc[m] =
-                        _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, a + start[m] + cc * 16), b,
-                                        acc[m]);
+                    const ptrdiff_t o = tap + cc * 16;
+#define DOT(m) s##m = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, pa[m] + o), b, s##m);
+                    DOT(0) DOT(1) DOT(2) DOT(3) DOT(4) DOT(5) DOT(6) DOT(7)
+                    DOT(8) DOT(9) DOT(10) DOT(11) DOT(12) DOT(13) DOT(14) DOT(15)
+#undef DOT
                 }
             }
+        const __m512 acc[DOT_M] = {s0, s1, s2, s3, s4, s5, s6, s7,
+                                   s8, s9, s10, s11, s12, s13, s14, s15};
         __m512 r = _mm512_add_ps(hsum16(acc), _mm512_set1_ps(bias));
         if (f->relu)
             r = _mm512_max_ps(_mm512_setzero_ps(), r);
@@ -375,14 +393,16 @@ static void corr_group(const corr *f, int img0, int nimg)
 
 static long corr_items(const corr *f)
 {
-    return (f->n + GROUP - 1) / GROUP;
+    const int g = corr_group_size(f);
+    return (f->n + g - 1) / g;
 }
 
 static void corr_run(const corr *f, long first, long last)
 {
+    const int g = corr_group_size(f);
     for (long it = first; it < last; it++) {
-        const int img0 = (int)it * GROUP;
-        corr_group(f, img0, f->n - img0 < GROUP ? f->n - img0 : GROUP);
+        const int img0 = (int)it * g;
+        corr_group(f, img0, f->n - img0 < g ? f->n - img0 : g);
     }
 }
 
