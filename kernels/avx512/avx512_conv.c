@@ -15,6 +15,7 @@
  * loads for the k tail), into partial sums per chunk (db fused), added in chunk order. */
 #include "kernels/avx512/avx512_conv.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #define INLINE static inline __attribute__((always_inline))
@@ -66,13 +67,17 @@ typedef struct ukr {
     int nseg, seglen;
     const float *b;
     ptrdiff_t bs, bjump;
+    const char *pf; /* with PF: the first pfn steps prefetch 128 bytes each from pf on */
+    long pfn;
 } ukr;
 
 /* M (rows) and NV (zmm per row) are compile-time constants after inlining. */
-INLINE void ukr_run(const int M, const int NV, const ukr *u, __mmask16 bm,
+INLINE void ukr_run(const int M, const int NV, const bool PF, const ukr *u, __mmask16 bm,
                     __m512 acc[MR][NVMAX])
 {
     const float *a = u->a, *b = u->b;
+    const char *pf = u->pf;
+    long pfn = u->pfn;
     const ptrdiff_t o0 = u->off[0], o1 = u->off[1], o2 = u->off[2], o3 = u->off[3],
                     o4 = u->off[4], o5 = u->off[5], as = u->as, bs = u->bs;
     __m512 c00 = acc[0][0], c01 = acc[0][1], c02 = acc[0][2], c03 = acc[0][3];
@@ -94,6 +99,12 @@ INLINE void ukr_run(const int M, const int NV, const ukr *u, __mmask16 bm,
     }
     for (int g = 0; g < u->nseg; g++) {
         for (int s = u->seglen; s > 0; s--) {
+            if (PF && pfn > 0) {
+                _mm_prefetch(pf, _MM_HINT_T0);
+                _mm_prefetch(pf + 64, _MM_HINT_T0);
+                pf += 128;
+                pfn--;
+            }
             __m512 b0, b1 = b0 = _mm512_setzero_ps(), b2 = b1, b3 = b1;
             b0 = NV == 1 ? _mm512_maskz_loadu_ps(bm, b) : _mm512_loadu_ps(b);
             if (NV > 1)
@@ -143,7 +154,7 @@ INLINE void load_row(const int NV, const float *p, __m512 *v, __mmask16 m)
 /* Correlation tile: rows m < M at dst[m] + doff = bias + A*B over the walk, then ReLU (bias
  * NULL: zero); sm masks the last zmm (B is packed with zeros there). */
 #define DEF_FWD_TILE(M, NV)                                                                       \
-    static void fwd_tile_##M##_##NV(const ukr *u, const float *bias, bool relu,                  \
+    static void fwd_tile_##M##_##NV(const ukr *u, const float *bias, bool relu, bool stream,     \
                                     float *const *dst, ptrdiff_t doff, __mmask16 sm)              \
     {                                                                                             \
         __m512 bv[NVMAX] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),      \
@@ -153,14 +164,18 @@ INLINE void load_row(const int NV, const float *p, __m512 *v, __mmask16 m)
         __m512 acc[MR][NVMAX];                                                                    \
         _Pragma("GCC unroll 6") for (int m = 0; m < MR; m++)                                      \
             _Pragma("GCC unroll 4") for (int v = 0; v < NVMAX; v++) acc[m][v] = bv[v];            \
-        ukr_run(M, NV, u, 0xffff, acc);                                                           \
+        ukr_run(M, NV, false, u, 0xffff, acc);                                                           \
         const __m512 z = _mm512_setzero_ps();                                                     \
         _Pragma("GCC unroll 6") for (int m = 0; m < M; m++)                                       \
         {                                                                                         \
             if (relu) /* max(0, v) keeps a NaN v (the second operand) */                          \
                 _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) acc[m][v] =                  \
                     _mm512_max_ps(z, acc[m][v]);                                                  \
-            store_row(NV, dst[m] + doff, acc[m], sm);                                             \
+            if (stream) /* k % 16 == 0 and dst 64-byte aligned */                                 \
+                _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)                              \
+                    _mm512_stream_ps(dst[m] + doff + 16 * v, acc[m][v]);                          \
+            else                                                                                  \
+                store_row(NV, dst[m] + doff, acc[m], sm);                                         \
         }                                                                                         \
     }
 
@@ -178,7 +193,7 @@ INLINE void load_row(const int NV, const float *p, __m512 *v, __mmask16 m)
             if (m < M && !init)                                                                   \
                 load_row(NV, dw + m * ldw, acc[m], sm);                                           \
         }                                                                                         \
-        ukr_run(M, NV, u, sm, acc);                                                               \
+        ukr_run(M, NV, true, u, sm, acc);                                                           \
         _Pragma("GCC unroll 6") for (int m = 0; m < M; m++) store_row(NV, dw + m * ldw, acc[m], sm); \
     }
 
@@ -190,7 +205,7 @@ INLINE void load_row(const int NV, const float *p, __m512 *v, __mmask16 m)
 DEF_TILES(DEF_FWD_TILE)
 DEF_TILES(DEF_BWF_TILE)
 
-typedef void (*fwd_tile_fn)(const ukr *, const float *, bool, float *const *, ptrdiff_t,
+typedef void (*fwd_tile_fn)(const ukr *, const float *, bool, bool, float *const *, ptrdiff_t,
                             __mmask16);
 typedef void (*bwf_tile_fn)(const ukr *, bool, float *, ptrdiff_t, __mmask16);
 #define TILE_ROW(P, NV) {NULL, P##1_##NV, P##2_##NV, P##3_##NV, P##4_##NV, P##5_##NV, P##6_##NV}
@@ -212,6 +227,7 @@ typedef struct corr {
     const float *bp;   /* packed: panel jp at jp*kdim*PW, rows of panel_nv(k,jp)*16 */
     const float *bias; /* [k] or NULL */
     bool relu;
+    bool stream; /* non-temporal stores of y (see corr_stream) */
     float *y;
 } corr;
 
@@ -306,8 +322,8 @@ static void gather_class(const corr *f, int img0, int nimg, tap_run yr, tap_run 
             u.bs = nv * 16;
             u.bjump = (ptrdiff_t)(f->kw - nj) * c * u.bs;
             u.b = f->bp + (size_t)jp * kdim * PW + ((size_t)yr.t0 * f->kw + xr.t0) * c * u.bs;
-            fwd_tiles[nv][mr](&u, f->bias ? f->bias + jp * PW : NULL, f->relu, dst, jp * PW,
-                              panel_mask(k, jp));
+            fwd_tiles[nv][mr](&u, f->bias ? f->bias + jp * PW : NULL, f->relu, f->stream, dst,
+                              jp * PW, panel_mask(k, jp));
         }
     }
 }
@@ -397,6 +413,17 @@ static long corr_items(const corr *f)
     return (f->n + g - 1) / g;
 }
 
+/* An output far bigger than the caches (conv1's forward: 50 MB a batch, written at a few
+ * FLOPs per byte) is stored non-temporally: no read for ownership of every line, which halves
+ * the memory traffic of a store-bound op. Whole 64-byte lines only. */
+#define STREAM_BYTES (16u << 20)
+
+static bool corr_stream(const corr *f)
+{
+    const size_t bytes = (size_t)f->n * f->p * f->q * f->k * sizeof(float);
+    return !f->dot && f->k % 16 == 0 && ((uintptr_t)f->y & 63) == 0 && bytes >= STREAM_BYTES;
+}
+
 static void corr_run(const corr *f, long first, long last)
 {
     const int g = corr_group_size(f);
@@ -404,6 +431,8 @@ static void corr_run(const corr *f, long first, long last)
         const int img0 = (int)it * g;
         corr_group(f, img0, f->n - img0 < g ? f->n - img0 : g);
     }
+    if (f->stream)
+        _mm_sfence(); /* the streamed lines are visible before the op returns */
 }
 
 /* ---- workspace -------------------------------------------------------------------------------- */
@@ -421,7 +450,7 @@ static bool fwd_needs_pad(const scnn_conv2d *d)
 }
 
 #define BWF_CHUNKS 16
-#define BWF_BAND_BYTES (32 * 1024) /* dy per band: stays in L1 across the walks */
+#define BWF_BAND_BYTES (16 * 1024) /* dy per band: stays in L1 across the walks */
 #define SUM_BLOCK 1024             /* elements per item of the partials' sum */
 
 static long bwf_kdim(const scnn_conv2d *d)
@@ -516,6 +545,7 @@ void scnn_avx512_conv2d_forward_with(scnn_avx2_pfor pf, const scnn_conv2d *d, co
                         .pl = d->pad_left, .p = d->p, .q = d->q, .k = d->k, .kh = d->kh,
                         .kw = d->kw, .dot = d->k == 1, .bp = ws, .bias = b, .relu = d->relu,
                         .y = y}};
+    c.f.stream = corr_stream(&c.f);
     pack_b(ws, taps * d->c, taps, d->k, w, false, d);
     pf(corr_items(&c.f), 1, corr_body, &c);
 }
@@ -592,9 +622,11 @@ static void bwf_db(const float *dyb, int npix, int k, float *dbacc)
 
 /* The walks of every (panel, MR-row tile) of dw (ld k) over output rows [r0, r0+rows) of one
  * image: src is the (padded) image, wp pixels a row; dyb the band's dy. */
+/* The walks also prefetch, in turn, the pfbytes from pf on (what the next band reads). */
 static void bwf_walks(const scnn_conv2d *d, const float *src, int wp, int r0, int rows,
-                      const float *dyb, bool init, float *dw)
+                      const float *dyb, bool init, float *dw, const char *pf, size_t pfbytes)
 {
+    long pfleft = (long)((pfbytes + 127) / 128);
     const int c = d->c, k = d->k, seglen = d->kw * c;
     const long kdim = bwf_kdim(d);
     for (int jp = 0; jp < panels(k); jp++) {
@@ -610,7 +642,12 @@ static void bwf_walks(const scnn_conv2d *d, const float *src, int wp, int r0, in
                      .nseg = rows,
                      .seglen = d->q,
                      .b = dyb + jp * PW,
-                     .bs = k};
+                     .bs = k,
+                     .pf = pf,
+                     .pfn = pfleft};
+            const long steps = (long)rows * d->q, done = steps < pfleft ? steps : pfleft;
+            pf += 128 * done;
+            pfleft -= done;
             for (int m = 0; m < MR; m++) {
                 const long r = row0 + (m < mr ? m : 0);
                 u.off[m] = (r / seglen + r0) * (ptrdiff_t)wp * c + r % seglen - base;
@@ -643,8 +680,12 @@ static void bwf_run(const conv_ctx *cx, float *scratch, long first, long last)
             for (int r0 = 0; r0 < d->p; r0 += band) {
                 const int rows = d->p - r0 < band ? d->p - r0 : band;
                 const float *dyb = cx->dy + ((size_t)img * d->p + r0) * rowfloats;
+                const float *next = dyb + (size_t)rows * rowfloats; /* next band's dy */
+                const size_t left = ((size_t)i1 * d->p - ((size_t)img * d->p + r0 + rows)) * rowfloats;
+                const size_t bandf = (size_t)band * rowfloats;
                 bwf_db(dyb, rows * d->q, k, dbacc);
-                bwf_walks(d, src, wp, r0, rows, dyb, img == i0 && r0 == 0, part);
+                bwf_walks(d, src, wp, r0, rows, dyb, img == i0 && r0 == 0, part,
+                          (const char *)next, sizeof(float) * (left < bandf ? left : bandf));
             }
         }
     }
