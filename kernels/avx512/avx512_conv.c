@@ -151,27 +151,35 @@ INLINE void load_row(const int NV, const float *p, __m512 *v, __mmask16 m)
     v[NV - 1] = _mm512_maskz_loadu_ps(m, p + 16 * (NV - 1));
 }
 
-/* Correlation tile: rows m < M at dst[m] + doff = bias + A*B over the walk, then ReLU (bias
- * NULL: zero); sm masks the last zmm (B is packed with zeros there). */
+/* Correlation tile over one block of taps: rows m < M at dst[m] + doff = (first ? bias (NULL:
+ * zero) : what the previous blocks left there) + A*B over the walk, then, after the last block,
+ * ReLU (and stream: non-temporal stores); sm masks the last zmm (B is packed with zeros there).
+ * Storing a partial sum and loading it again is exact: the chain is the same as one walk's. */
+#define TILE_FIRST 1
+#define TILE_LAST 2
 #define DEF_FWD_TILE(M, NV)                                                                       \
     static void fwd_tile_##M##_##NV(const ukr *u, const float *bias, bool relu, bool stream,     \
-                                    float *const *dst, ptrdiff_t doff, __mmask16 sm)              \
+                                    int phase, float *const *dst, ptrdiff_t doff, __mmask16 sm)   \
     {                                                                                             \
         __m512 bv[NVMAX] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),      \
                             _mm512_setzero_ps()};                                                 \
-        if (bias)                                                                                 \
+        if (bias && (phase & TILE_FIRST))                                                         \
             load_row(NV, bias, bv, sm);                                                           \
         __m512 acc[MR][NVMAX];                                                                    \
         _Pragma("GCC unroll 6") for (int m = 0; m < MR; m++)                                      \
+        {                                                                                         \
             _Pragma("GCC unroll 4") for (int v = 0; v < NVMAX; v++) acc[m][v] = bv[v];            \
-        ukr_run(M, NV, false, u, 0xffff, acc);                                                           \
+            if (m < M && !(phase & TILE_FIRST))                                                   \
+                load_row(NV, dst[m] + doff, acc[m], sm);                                          \
+        }                                                                                         \
+        ukr_run(M, NV, false, u, 0xffff, acc);                                                    \
         const __m512 z = _mm512_setzero_ps();                                                     \
         _Pragma("GCC unroll 6") for (int m = 0; m < M; m++)                                       \
         {                                                                                         \
-            if (relu) /* max(0, v) keeps a NaN v (the second operand) */                          \
+            if (relu && (phase & TILE_LAST)) /* max(0, v) keeps a NaN v (the second operand) */   \
                 _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) acc[m][v] =                  \
                     _mm512_max_ps(z, acc[m][v]);                                                  \
-            if (stream) /* k % 16 == 0 and dst 64-byte aligned */                                 \
+            if (stream && (phase & TILE_LAST)) /* k % 16 == 0, dst 64-byte aligned */             \
                 _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)                              \
                     _mm512_stream_ps(dst[m] + doff + 16 * v, acc[m][v]);                          \
             else                                                                                  \
@@ -205,8 +213,8 @@ INLINE void load_row(const int NV, const float *p, __m512 *v, __mmask16 m)
 DEF_TILES(DEF_FWD_TILE)
 DEF_TILES(DEF_BWF_TILE)
 
-typedef void (*fwd_tile_fn)(const ukr *, const float *, bool, bool, float *const *, ptrdiff_t,
-                            __mmask16);
+typedef void (*fwd_tile_fn)(const ukr *, const float *, bool, bool, int, float *const *,
+                            ptrdiff_t, __mmask16);
 typedef void (*bwf_tile_fn)(const ukr *, bool, float *, ptrdiff_t, __mmask16);
 #define TILE_ROW(P, NV) {NULL, P##1_##NV, P##2_##NV, P##3_##NV, P##4_##NV, P##5_##NV, P##6_##NV}
 static const fwd_tile_fn fwd_tiles[NVMAX + 1][MR + 1] = {
@@ -289,43 +297,76 @@ INLINE void class_next(const corr *f, tap_run yr, tap_run xr, class_it *it, ptrd
     }
 }
 
-static void gather_class(const corr *f, int img0, int nimg, tap_run yr, tap_run xr)
+/* The next group's source, prefetched into L2 a few lines at a time along this group's tiles
+ * (conv1's backward-data reads 200 KB of dy per image; the first classes touch it by columns). */
+typedef struct pf_cursor {
+    const char *p;
+    long lines;
+} pf_cursor;
+
+INLINE void pf_some(pf_cursor *pc, int n)
+{
+    for (; n > 0 && pc->lines > 0; n--, pc->lines--, pc->p += 64)
+        _mm_prefetch(pc->p, _MM_HINT_T1);
+}
+
+/* Taps per block of a class's walks: B rows of about BLOCK_BYTES, which stay in L1 while the
+ * class's tiles walk them (conv2: 2 taps, 32 KB, instead of streaming all 256 KB from L2 for
+ * every tile); the partial sums go through y, which the group keeps in L2. */
+#define BLOCK_BYTES (32 * 1024)
+
+static void gather_class(const corr *f, int img0, int nimg, tap_run yr, tap_run xr,
+                         pf_cursor *pc)
 {
     const int c = f->c, k = f->k, np = panels(k);
     const int ni = yr.t1 - yr.t0, nj = xr.t1 - xr.t0;
     const long cnt = (long)yr.count * xr.count * nimg;
     const size_t kdim = (size_t)f->kh * f->kw * c;
     const bool none = ni == 0 || nj == 0; /* no taps: bias alone */
-    ukr u = {.as = 1,
-             .ajump = (ptrdiff_t)(f->w - nj) * c,
-             .nseg = none ? 0 : ni,
-             .seglen = nj * c};
-    class_it it = {.img = img0};
-    for (long t0 = 0; t0 < cnt; t0 += MR) {
-        const int mr = cnt - t0 < MR ? (int)(cnt - t0) : MR;
-        ptrdiff_t start[MR];
-        float *dst[MR];
-        for (int m = 0; m < mr; m++) {
-            ptrdiff_t o;
-            class_next(f, yr, xr, &it, &o, &start[m]);
-            dst[m] = f->y + o;
+    long tb = BLOCK_BYTES / ((long)c * PW * (long)sizeof(float));
+    tb = tb < 1 ? 1 : tb;
+    /* a block: kernel rows [ib, ib+rb) x columns [jb, jb+jw) of the class's rectangle */
+    const int jw = none ? 1 : tb >= nj ? nj : (int)tb;
+    const int rb = none ? 1 : tb >= nj ? (int)(tb / nj) : 1;
+    for (int ib = 0; ib < (none ? 1 : ni); ib += rb)
+        for (int jb = 0; jb < (none ? 1 : nj); jb += jw) {
+            const int nr = ni - ib < rb ? ni - ib : rb, nc = nj - jb < jw ? nj - jb : jw;
+            const int phase = (ib == 0 && jb == 0 ? TILE_FIRST : 0) |
+                              (none || (ib + nr == ni && jb + nc == nj) ? TILE_LAST : 0);
+            ukr u = {.as = 1,
+                     .ajump = (ptrdiff_t)(f->w - nc) * c,
+                     .nseg = none ? 0 : nr,
+                     .seglen = nc * c};
+            const ptrdiff_t aoff = ((ptrdiff_t)ib * f->w + jb) * c;
+            const size_t brow = ((size_t)(yr.t0 + ib) * f->kw + xr.t0 + jb) * c;
+            class_it it = {.img = img0};
+            for (long t0 = 0; t0 < cnt; t0 += MR) {
+                const int mr = cnt - t0 < MR ? (int)(cnt - t0) : MR;
+                ptrdiff_t start[MR];
+                float *dst[MR];
+                for (int m = 0; m < mr; m++) {
+                    ptrdiff_t o;
+                    class_next(f, yr, xr, &it, &o, &start[m]);
+                    dst[m] = f->y + o;
+                }
+                for (int m = mr; m < MR; m++) { /* rows >= mr repeat row 0, not stored */
+                    start[m] = start[0];
+                    dst[m] = dst[0];
+                }
+                pf_some(pc, 8);
+                u.a = none ? f->x : f->x + start[0] + aoff;
+                for (int m = 0; m < MR; m++)
+                    u.off[m] = none ? 0 : start[m] - start[0];
+                for (int jp = 0; jp < np; jp++) {
+                    const int nv = panel_nv(k, jp);
+                    u.bs = nv * 16;
+                    u.bjump = (ptrdiff_t)(f->kw - nc) * c * u.bs;
+                    u.b = f->bp + (size_t)jp * kdim * PW + brow * u.bs;
+                    fwd_tiles[nv][mr](&u, f->bias ? f->bias + jp * PW : NULL, f->relu,
+                                      f->stream, phase, dst, jp * PW, panel_mask(k, jp));
+                }
+            }
         }
-        for (int m = mr; m < MR; m++) { /* rows >= mr repeat row 0, not stored */
-            start[m] = start[0];
-            dst[m] = dst[0];
-        }
-        u.a = none ? f->x : f->x + start[0];
-        for (int m = 0; m < MR; m++)
-            u.off[m] = none ? 0 : start[m] - start[0];
-        for (int jp = 0; jp < np; jp++) {
-            const int nv = panel_nv(k, jp);
-            u.bs = nv * 16;
-            u.bjump = (ptrdiff_t)(f->kw - nj) * c * u.bs;
-            u.b = f->bp + (size_t)jp * kdim * PW + ((size_t)yr.t0 * f->kw + xr.t0) * c * u.bs;
-            fwd_tiles[nv][mr](&u, f->bias ? f->bias + jp * PW : NULL, f->relu, f->stream, dst,
-                              jp * PW, panel_mask(k, jp));
-        }
-    }
 }
 
 /* r[m] = the sum of v[m]'s lanes, in a fixed order. */
@@ -346,7 +387,8 @@ INLINE __m512 hsum16(const __m512 *v)
 }
 
 /* k == 1: one class by dot products, DOT_M pixels at a time, vectorised over the channels. */
-static void dot_class(const corr *f, int img0, int nimg, tap_run yr, tap_run xr)
+static void dot_class(const corr *f, int img0, int nimg, tap_run yr, tap_run xr,
+                      pf_cursor *pc)
 {
     const int c = f->c, cp = (int)round16((size_t)c), chunks = cp / 16;
     const int ni = yr.t1 - yr.t0, nj = xr.t1 - xr.t0;
@@ -372,6 +414,7 @@ static void dot_class(const corr *f, int img0, int nimg, tap_run yr, tap_run xr)
             for (int j = 0; j < nj; j++) {
                 const ptrdiff_t tap = ((ptrdiff_t)i * f->w + j) * c;
                 const float *wv = f->bp + ((size_t)(yr.t0 + i) * f->kw + xr.t0 + j) * cp;
+                pf_some(pc, 4);
                 for (int cc = 0; cc < chunks; cc++) {
                     const __mmask16 mk = cc + 1 < chunks ? (__mmask16)0xffff : tail;
                     const __m512 b = _mm512_loadu_ps(wv + cc * 16);
@@ -396,14 +439,18 @@ static void dot_class(const corr *f, int img0, int nimg, tap_run yr, tap_run xr)
 
 static void corr_group(const corr *f, int img0, int nimg)
 {
+    const size_t img = (size_t)f->h * f->w * f->c;
+    const int next = f->n - (img0 + nimg) < nimg ? f->n - (img0 + nimg) : nimg;
+    pf_cursor pc = {.p = (const char *)(f->x + (size_t)(img0 + nimg) * img),
+                    .lines = (long)(next * img * sizeof(float) / 64)};
     for (tap_run yr = tap_run_at(0, f->p, f->pt, f->kh, f->h); yr.start < f->p;
          yr = tap_run_at(yr.start + yr.count, f->p, f->pt, f->kh, f->h))
         for (tap_run xr = tap_run_at(0, f->q, f->pl, f->kw, f->w); xr.start < f->q;
              xr = tap_run_at(xr.start + xr.count, f->q, f->pl, f->kw, f->w)) {
             if (f->dot)
-                dot_class(f, img0, nimg, yr, xr);
+                dot_class(f, img0, nimg, yr, xr, &pc);
             else
-                gather_class(f, img0, nimg, yr, xr);
+                gather_class(f, img0, nimg, yr, xr, &pc);
         }
 }
 
