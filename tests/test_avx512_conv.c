@@ -87,16 +87,6 @@ static void same(const char *who, const char *shape, const scnn_conv2d *d, const
     tu_assert_same_bits(label, got->db, ref->db, (size_t)d->k);
 }
 
-static scnn_conv2d pads(int n, int h, int w, int c, int k, int kh, int kw, int t, int l, int b,
-                        int r)
-{
-    scnn_conv2d d = {.n = n, .h = h, .w = w, .c = c, .k = k, .kh = kh, .kw = kw, .pad_top = t,
-                     .pad_left = l, .pad_bottom = b, .pad_right = r, .relu = true};
-    d.p = h + t + b - kh + 1;
-    d.q = w + l + r - kw + 1;
-    return d;
-}
-
 static void test_thread_independence(void **state)
 {
     (void)state;
@@ -114,7 +104,7 @@ static void test_thread_independence(void **state)
         scnn_conv2d_make(2, 8, 8, 9, 1, 3, 3, true, false),      /* one output channel */
         scnn_conv2d_make(7, 9, 7, 1, 7, 4, 4, true, true),       /* one input channel */
         scnn_conv2d_make(2, 11, 10, 33, 17, 4, 4, true, true),
-        pads(5, 6, 5, 5, 19, 3, 2, 3, 0, 1, 2),                  /* pads wider than a side */
+        tu_conv_pads(5, 6, 5, 5, 19, 3, 2, 3, 0, 1, 2, true),    /* pads wider than a side */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const scnn_conv2d *d = &cases[i];

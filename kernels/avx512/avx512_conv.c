@@ -14,6 +14,7 @@
  * dw x 64 columns over the pixels of fixed chunks of images, reading dy where it lies (masked
  * loads for the k tail), into partial sums per chunk (db fused), added in chunk order. */
 #include "kernels/avx512/avx512_conv.h"
+#include "kernels/conv_geometry.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -251,38 +252,13 @@ static int corr_group_size(const corr *f)
     return g >= GROUP ? GROUP : g < 1 ? 1 : (int)g;
 }
 
-typedef struct tap_run {
-    int start, count, t0, t1; /* output rows [start, start+count) use taps [t0, t1) */
-} tap_run;
-
-static void tap_range(int pos, int pad, int kn, int src_len, int *t0, int *t1)
-{
-    *t0 = pad - pos > 0 ? pad - pos : 0;
-    *t1 = src_len + pad - pos < kn ? src_len + pad - pos : kn;
-    if (*t1 < *t0)
-        *t1 = *t0;
-}
-
-/* The run of output rows (or columns) from start on that share one tap range. */
-static tap_run tap_run_at(int start, int out_len, int pad, int kn, int src_len)
-{
-    tap_run r = {.start = start, .count = 1};
-    tap_range(start, pad, kn, src_len, &r.t0, &r.t1);
-    for (int t0, t1; start + r.count < out_len; r.count++) {
-        tap_range(start + r.count, pad, kn, src_len, &t0, &t1);
-        if (t0 != r.t0 || t1 != r.t1)
-            break;
-    }
-    return r;
-}
-
 /* Walks the pixels of a class over a group of images: image-major, then row, then column. */
 typedef struct class_it {
     int img, ry, rx;
 } class_it;
 
 /* The next pixel's output and source offsets (floats; the source at the class's first tap). */
-INLINE void class_next(const corr *f, tap_run yr, tap_run xr, class_it *it, ptrdiff_t *dst,
+INLINE void class_next(const corr *f, scnn_tap_run yr, scnn_tap_run xr, class_it *it, ptrdiff_t *dst,
                        ptrdiff_t *src)
 {
     const int y = yr.start + it->ry, x = xr.start + it->rx;
@@ -315,7 +291,7 @@ INLINE void pf_some(pf_cursor *pc, int n)
  * every tile); the partial sums go through y, which the group keeps in L2. */
 #define BLOCK_BYTES (32 * 1024)
 
-static void gather_class(const corr *f, int img0, int nimg, tap_run yr, tap_run xr,
+static void gather_class(const corr *f, int img0, int nimg, scnn_tap_run yr, scnn_tap_run xr,
                          pf_cursor *pc)
 {
     const int c = f->c, k = f->k, np = panels(k);
@@ -387,7 +363,7 @@ INLINE __m512 hsum16(const __m512 *v)
 }
 
 /* k == 1: one class by dot products, DOT_M pixels at a time, vectorised over the channels. */
-static void dot_class(const corr *f, int img0, int nimg, tap_run yr, tap_run xr,
+static void dot_class(const corr *f, int img0, int nimg, scnn_tap_run yr, scnn_tap_run xr,
                       pf_cursor *pc)
 {
     const int c = f->c, cp = (int)round16((size_t)c), chunks = cp / 16;
@@ -443,10 +419,10 @@ static void corr_group(const corr *f, int img0, int nimg)
     const int next = f->n - (img0 + nimg) < nimg ? f->n - (img0 + nimg) : nimg;
     pf_cursor pc = {.p = (const char *)(f->x + (size_t)(img0 + nimg) * img),
                     .lines = (long)(next * img * sizeof(float) / 64)};
-    for (tap_run yr = tap_run_at(0, f->p, f->pt, f->kh, f->h); yr.start < f->p;
-         yr = tap_run_at(yr.start + yr.count, f->p, f->pt, f->kh, f->h))
-        for (tap_run xr = tap_run_at(0, f->q, f->pl, f->kw, f->w); xr.start < f->q;
-             xr = tap_run_at(xr.start + xr.count, f->q, f->pl, f->kw, f->w)) {
+    for (scnn_tap_run yr = scnn_tap_run_at(0, f->p, f->pt, f->kh, f->h); yr.start < f->p;
+         yr = scnn_tap_run_at(yr.start + yr.count, f->p, f->pt, f->kh, f->h))
+        for (scnn_tap_run xr = scnn_tap_run_at(0, f->q, f->pl, f->kw, f->w); xr.start < f->q;
+             xr = scnn_tap_run_at(xr.start + xr.count, f->q, f->pl, f->kw, f->w)) {
             if (f->dot)
                 dot_class(f, img0, nimg, yr, xr, &pc);
             else
@@ -614,34 +590,7 @@ void scnn_avx512_conv2d_backward_data_with(scnn_avx2_pfor pf, const scnn_conv2d 
 /* Output rows per band: equal bands of about BWF_BAND_BYTES of dy. */
 static int bwf_band_rows(const scnn_conv2d *d)
 {
-    const long row = (long)d->q * d->k * (long)sizeof(float);
-    long rows = row > 0 ? BWF_BAND_BYTES / row : d->p;
-    rows = rows < 1 ? 1 : rows;
-    const long bands = (d->p + rows - 1) / rows;
-    return bands > 0 ? (int)((d->p + bands - 1) / bands) : 1;
-}
-
-/* Image img of x into dst [p+kh-1][q+kw-1][c], shifted by the padding, zero outside. */
-static void pad_image(const scnn_conv2d *d, const float *x, int img, float *dst)
-{
-    const int hp = d->p + d->kh - 1, wp = d->q + d->kw - 1, c = d->c, pl = d->pad_left;
-    const float *src = x + (size_t)img * d->h * d->w * c;
-    for (int yy = 0; yy < hp; yy++) {
-        float *drow = dst + (size_t)yy * wp * c;
-        const int sy = yy - d->pad_top;
-        if (sy < 0 || sy >= d->h) {
-            memset(drow, 0, sizeof *drow * (size_t)wp * c);
-            continue;
-        }
-        int x0 = pl > 0 ? pl : 0, x1 = d->w + pl < wp ? d->w + pl : wp;
-        if (x1 < x0)
-            x1 = x0 = 0;
-        memset(drow, 0, sizeof *drow * (size_t)x0 * c);
-        if (x1 > x0)
-            memcpy(drow + (size_t)x0 * c, src + ((size_t)sy * d->w + (x0 - pl)) * c,
-                   sizeof *drow * (size_t)(x1 - x0) * c);
-        memset(drow + (size_t)x1 * c, 0, sizeof *drow * (size_t)(wp - x1) * c);
-    }
+    return scnn_band_rows(d->p, (long)d->q * d->k * (long)sizeof(float), BWF_BAND_BYTES);
 }
 
 /* dbacc [panels*PW] += the sum of npix dy pixels [npix][k] */
@@ -721,7 +670,8 @@ static void bwf_run(const conv_ctx *cx, float *scratch, long first, long last)
         for (int img = i0; img < i1; img++) {
             const float *src = cx->x + (size_t)img * d->h * d->w * c;
             if (pad) {
-                pad_image(d, cx->x, img, scratch);
+                scnn_pad_image(src, d->h, d->w, c, d->pad_top, d->pad_left, d->p + d->kh - 1,
+                               wp, scratch);
                 src = scratch;
             }
             for (int r0 = 0; r0 < d->p; r0 += band) {
