@@ -628,10 +628,13 @@ static void bwf_walks(const scnn_conv2d *d, const float *src, int wp, int r0, in
     for (int jp = 0; jp < panels(k); jp++) {
         const int nv = panel_nv(k, jp);
         const __mmask16 sm = panel_mask(k, jp);
+        /* dw row r = (i, rest) reads src at i*wp*c + rest from the pixel's corner; (i, rest)
+         * advance with r, no division per walk (a walk of conv2's bands is only ~500 cycles) */
+        long ri = 0, rrest = 0; /* row0 = ri*seglen + rrest */
         for (long row0 = 0; row0 < kdim; row0 += MR) {
             const int mr = kdim - row0 < MR ? (int)(kdim - row0) : MR;
-            /* dw row r = (i, rest) reads src at i*wp*c + rest from the pixel's corner */
-            const ptrdiff_t base = ((row0 / seglen) + r0) * (ptrdiff_t)wp * c + row0 % seglen;
+            const ptrdiff_t rowstride = (ptrdiff_t)wp * c;
+            const ptrdiff_t base = (ri + r0) * rowstride + rrest;
             ukr u = {.a = src + base,
                      .as = c,
                      .ajump = (ptrdiff_t)(wp - d->q) * c,
@@ -644,10 +647,15 @@ static void bwf_walks(const scnn_conv2d *d, const float *src, int wp, int r0, in
             const long steps = (long)rows * d->q, done = steps < pfleft ? steps : pfleft;
             pf += 128 * done;
             pfleft -= done;
+            long mi = ri, mrest = rrest;
             for (int m = 0; m < MR; m++) {
-                const long r = row0 + (m < mr ? m : 0);
-                u.off[m] = (r / seglen + r0) * (ptrdiff_t)wp * c + r % seglen - base;
+                u.off[m] = m < mr ? (mi - ri) * rowstride + mrest - rrest : 0;
+                if (++mrest == seglen)
+                    mrest = 0, mi++;
             }
+            for (int m = 0; m < MR; m++)
+                if (++rrest == seglen)
+                    rrest = 0, ri++;
             bwf_tiles[nv][mr](&u, init, dw + row0 * k + jp * PW, k, sm);
         }
     }
