@@ -7,6 +7,7 @@
  * backward-filter empty or uneven). Parity with naive is test_backends.c's (every backend). */
 #include "testutil.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,10 +146,41 @@ static void test_thread_independence(void **state)
     }
 }
 
+/* conv1's forward at a batch whose output (18 MB) is stored non-temporally when y is 64-byte
+ * aligned: naive's exact result from small integers, and the same bits into a misaligned y
+ * (ordinary stores). */
+static void test_streamed_forward(void **state)
+{
+    (void)state;
+    const char *why;
+    if (!scnn_avx512_conv_cpu_ok(&why))
+        skip();
+    const scnn_conv2d d = scnn_conv2d_make(90, 28, 28, 1, 64, 4, 4, true, true);
+    const size_t nx = (size_t)d.n * d.h * d.w, ny = (size_t)d.n * d.p * d.q * d.k;
+    float *x = tu_new_int(nx, 1, -3, 3), *w = tu_new_int(16 * 64, 2, -3, 3);
+    float *b = tu_new_int(64, 3, -20, 20), *ref = tu_new_nan(ny);
+    float *y = aligned_alloc(64, (ny + 16) * sizeof *y);
+    assert_non_null(y);
+    const size_t ours = scnn_avx512_conv2d_workspace(&d), theirs =
+                 scnn_backend_naive.conv2d_workspace(&d), bytes = ours > theirs ? ours : theirs;
+    void *ws = aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
+    assert_non_null(ws);
+    scnn_backend_naive.conv2d_forward(&d, x, w, b, ref, ws);
+    for (int shift = 0; shift < 2; shift++) {
+        for (size_t i = 0; i < ny + 16; i++)
+            y[i] = NAN;
+        scnn_avx512_conv2d_forward(&d, x, w, b, y + shift, ws);
+        tu_assert_close(shift ? "conv1 forward, misaligned y" : "conv1 forward, streamed y",
+                        y + shift, ref, ny, 0);
+    }
+    free(x), free(w), free(b), free(ref), free(y), free(ws);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_thread_independence),
+        cmocka_unit_test(test_streamed_forward),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
