@@ -25,6 +25,8 @@ endif
 
 # Only the avx2 and omp kernels get -mavx2 -mfma: the choice is made at run time.
 SIMD_FLAGS := -mavx2 -mfma
+# kernels/avx512 alone gets the AVX-512 subsets (checked at run time like AVX2).
+AVX512_FLAGS := $(SIMD_FLAGS) -mavx512f -mavx512dq -mavx512bw -mavx512vl
 OMP_FLAGS  :=
 ifeq ($(OPENMP),1)
   OMP_FLAGS := -fopenmp
@@ -33,11 +35,13 @@ endif
 
 LIB_SRC := $(wildcard core/*.c kernels/*.c kernels/naive/*.c kernels/im2col/*.c model/*.c datasets/*.c report/*.c)
 AVX_SRC := $(wildcard kernels/avx2/*.c)
+AVX512_SRC := $(wildcard kernels/avx512/*.c)
 OMP_SRC := $(if $(filter 1,$(OPENMP)),$(wildcard kernels/omp/*.c))
 # The registry references these backends weakly, which does not pull them out of the archive.
 IM2COL_SRC := $(wildcard kernels/im2col/*.c)
-LDFLAGS += $(if $(IM2COL_SRC),-u scnn_backend_im2col) $(if $(AVX_SRC),-u scnn_backend_avx2) $(if $(OMP_SRC),-u scnn_backend_omp)
-ALL_LIB_SRC := $(LIB_SRC) $(AVX_SRC) $(OMP_SRC)
+LDFLAGS += $(if $(IM2COL_SRC),-u scnn_backend_im2col) $(if $(AVX_SRC),-u scnn_backend_avx2) $(if $(OMP_SRC),-u scnn_backend_omp) \
+           $(if $(AVX512_SRC),-u scnn_backend_avx512) $(if $(OMP_SRC),-u scnn_backend_omp512)
+ALL_LIB_SRC := $(LIB_SRC) $(AVX_SRC) $(AVX512_SRC) $(OMP_SRC)
 LIB_OBJ := $(ALL_LIB_SRC:%.c=$(BUILD)/%.o)
 LIB     := $(BUILD)/libscnn.a
 
@@ -56,6 +60,9 @@ scnn: $(SCNN)
 $(BUILD)/kernels/avx2/%.o: kernels/avx2/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) $(SIMD_FLAGS) -c $< -o $@
+$(BUILD)/kernels/avx512/%.o: kernels/avx512/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(AVX512_FLAGS) -c $< -o $@
 $(BUILD)/kernels/omp/%.o: kernels/omp/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) $(SIMD_FLAGS) $(OMP_FLAGS) -c $< -o $@

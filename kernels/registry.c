@@ -12,19 +12,24 @@
 extern const scnn_backend scnn_backend_im2col __attribute__((weak));
 extern const scnn_backend scnn_backend_avx2 __attribute__((weak));
 extern const scnn_backend scnn_backend_omp __attribute__((weak));
+extern const scnn_backend scnn_backend_avx512 __attribute__((weak));
+extern const scnn_backend scnn_backend_omp512 __attribute__((weak));
 
-/* Slowest first; "auto" takes the last available one. */
+/* Slowest first; "auto" takes the last available one. (avx512/omp512 have only their
+ * convolutions yet, so omp stays last.) */
 static const scnn_backend *registered(int i)
 {
     switch (i) {
     case 0: return &scnn_backend_naive;
     case 1: return &scnn_backend_im2col;
     case 2: return &scnn_backend_avx2;
-    case 3: return &scnn_backend_omp;
+    case 3: return &scnn_backend_avx512;
+    case 4: return &scnn_backend_omp512;
+    case 5: return &scnn_backend_omp;
     }
     return NULL;
 }
-#define N_SLOTS 4
+#define N_SLOTS 6
 
 int scnn_backend_count(void)
 {

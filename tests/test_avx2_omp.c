@@ -161,20 +161,6 @@ static void conv_case(const char *shape, scnn_conv2d d, bool ints, uint64_t seed
     free(dy);
 }
 
-/* A descriptor with explicit padding (any the interface allows, not only "same"). */
-static scnn_conv2d conv_pad(int n, int h, int w, int c, int k, int kh, int kw, int pt, int pb,
-                            int pl, int pr, bool relu)
-{
-    scnn_conv2d d = scnn_conv2d_make(n, h, w, c, k, kh, kw, false, relu);
-    d.pad_top = pt;
-    d.pad_bottom = pb;
-    d.pad_left = pl;
-    d.pad_right = pr;
-    d.p = h + pt + pb - kh + 1;
-    d.q = w + pl + pr - kw + 1;
-    return d;
-}
-
 static const struct {
     const char *shape;
     int n, h, w, c, k, kh, kw;
@@ -205,10 +191,10 @@ static void test_conv_int(void **state)
                                          conv_cases[i].kw, conv_cases[i].same, conv_cases[i].relu);
         conv_case(conv_cases[i].shape, d, true, 100 + i);
     }
-    conv_case("b2 c3 k9 3x3 pads t2 b0 l0 r1", conv_pad(2, 6, 7, 3, 9, 3, 3, 2, 0, 0, 1, true),
+    conv_case("b2 c3 k9 3x3 pads t2 b0 l0 r1", tu_conv_pads(2, 6, 7, 3, 9, 3, 3, 2, 0, 0, 1, true),
               true, 7);
-    conv_case("b1 c16 k17 2x3 pads t0 b1 l2 r0", conv_pad(1, 5, 4, 16, 17, 2, 3, 0, 1, 2, 0, false),
-              true, 8);
+    conv_case("b1 c16 k17 2x3 pads t0 b1 l2 r0",
+              tu_conv_pads(1, 5, 4, 16, 17, 2, 3, 0, 2, 1, 0, false), true, 8);
 }
 
 static void test_conv_uniform(void **state)
@@ -220,7 +206,7 @@ static void test_conv_uniform(void **state)
                                          conv_cases[i].kw, conv_cases[i].same, conv_cases[i].relu);
         conv_case(conv_cases[i].shape, d, false, 200 + i);
     }
-    conv_case("b2 c3 k9 3x3 pads t2 b0 l0 r1", conv_pad(2, 6, 7, 3, 9, 3, 3, 2, 0, 0, 1, true),
+    conv_case("b2 c3 k9 3x3 pads t2 b0 l0 r1", tu_conv_pads(2, 6, 7, 3, 9, 3, 3, 2, 0, 0, 1, true),
               false, 9);
 }
 

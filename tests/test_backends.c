@@ -212,16 +212,6 @@ static const scnn_backend *naive = &scnn_backend_naive;
 
 /* ---- convolution --------------------------------------------------------------------------- */
 
-static scnn_conv2d conv_pads(int n, int h, int w, int c, int k, int kh, int kw, int top, int left,
-                             int bottom, int right)
-{
-    scnn_conv2d d = {.n = n, .h = h, .w = w, .c = c, .k = k, .kh = kh, .kw = kw,
-                     .pad_top = top, .pad_left = left, .pad_bottom = bottom, .pad_right = right};
-    d.p = h + top + bottom - kh + 1;
-    d.q = w + left + right - kw + 1;
-    return d;
-}
-
 static void conv_shape(char *buf, size_t len, const scnn_conv2d *d, enum fill kind)
 {
     snprintf(buf, len, "conv mb%dih%diw%dic%d_oc%dkh%dkw%d_pt%dpl%dpb%dpr%d%s (%s inputs)", d->n,
@@ -317,15 +307,16 @@ static scnn_conv2d conv_case(int i)
     case 9: return scnn_conv2d_make(2, 7, 9, 10, 13, 3, 3, false, false);
     case 10: return scnn_conv2d_make(1, 6, 7, 65, 9, 5, 2, false, false);
     case 11: return scnn_conv2d_make(3, 2, 5, 2, 3, 4, 3, true, false); /* kernel > input */
-    case 12: return conv_pads(2, 5, 6, 3, 70, 3, 4, 2, 0, 0, 3);
-    case 13: return conv_pads(2, 5, 6, 3, 70, 3, 4, 0, 2, 3, 1);
-    case 14: return conv_pads(1, 4, 3, 5, 7, 2, 2, 1, 1, 1, 1);
+    case 12: return tu_conv_pads(2, 5, 6, 3, 70, 3, 4, 2, 0, 0, 3, false);
+    case 13: return tu_conv_pads(2, 5, 6, 3, 70, 3, 4, 0, 2, 3, 1, false);
+    case 14: return tu_conv_pads(1, 4, 3, 5, 7, 2, 2, 1, 1, 1, 1, false);
     case 15: return scnn_conv2d_make(2, 9, 11, 64, 17, 5, 5, true, false);
     case 16: return scnn_conv2d_make(1, 1, 1, 3, 5, 1, 1, false, false);
     /* backward-filter: several images per chunk, several bands per image (k not a multiple
      * of 16, c > 1), a shorter last band; backward-data: several groups of images */
     case 17: return scnn_conv2d_make(20, 31, 30, 5, 20, 3, 3, true, false);
-    case 18: return conv_pads(2, 5, 6, 3, 7, 2, 2, 3, 3, 1, 2); /* pads wider than the kernel */
+    case 18: /* pads wider than the kernel */
+        return tu_conv_pads(2, 5, 6, 3, 7, 2, 2, 3, 3, 1, 2, false);
     case 19: return scnn_conv2d_make(2, 5, 5, 113, 1, 3, 3, false, false); /* a sum tail */
     case 20: return scnn_conv2d_make(0, 5, 6, 3, 7, 3, 3, true, false);    /* an empty batch */
     }

@@ -169,23 +169,13 @@ static void check_conv_exact(scnn_conv2d d, uint64_t seed)
     free(ry), free(rdx), free(rdw), free(rdb);
 }
 
-static scnn_conv2d conv_pads(int n, int h, int w, int c, int k, int kh, int kw, int top, int left,
-                             int bottom, int right, bool relu)
-{
-    scnn_conv2d d = {.n = n, .h = h, .w = w, .c = c, .k = k, .kh = kh, .kw = kw, .relu = relu,
-                     .pad_top = top, .pad_left = left, .pad_bottom = bottom, .pad_right = right};
-    d.p = h + top + bottom - kh + 1;
-    d.q = w + left + right - kw + 1;
-    return d;
-}
-
 static void test_conv_vs_textbook(void **state)
 {
     (void)state;
     /* k = 70: a full block of 64 output channels and a tail of 6 (not a multiple of 4) */
-    check_conv_exact(conv_pads(2, 5, 6, 3, 70, 3, 4, 2, 0, 0, 3, false), 1);
-    check_conv_exact(conv_pads(2, 5, 6, 3, 70, 3, 4, 0, 2, 3, 1, true), 2);
-    check_conv_exact(conv_pads(1, 4, 3, 5, 7, 2, 2, 1, 1, 1, 1, true), 3);
+    check_conv_exact(tu_conv_pads(2, 5, 6, 3, 70, 3, 4, 2, 0, 0, 3, false), 1);
+    check_conv_exact(tu_conv_pads(2, 5, 6, 3, 70, 3, 4, 0, 2, 3, 1, true), 2);
+    check_conv_exact(tu_conv_pads(1, 4, 3, 5, 7, 2, 2, 1, 1, 1, 1, true), 3);
     /* the model's two layers, at batch 2 and 1 */
     check_conv_exact(scnn_conv2d_make(2, 28, 28, 1, 64, 4, 4, true, true), 4);
     check_conv_exact(scnn_conv2d_make(1, 14, 14, 64, 64, 4, 4, false, true), 5);

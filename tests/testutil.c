@@ -191,6 +191,16 @@ float *tu_new_int(size_t n, uint64_t seed, int lo, int hi)
     return x;
 }
 
+scnn_conv2d tu_conv_pads(int n, int h, int w, int c, int k, int kh, int kw, int top, int left,
+                         int bottom, int right, bool relu)
+{
+    scnn_conv2d d = {.n = n, .h = h, .w = w, .c = c, .k = k, .kh = kh, .kw = kw, .relu = relu,
+                     .pad_top = top, .pad_left = left, .pad_bottom = bottom, .pad_right = right};
+    d.p = h + top + bottom - kh + 1;
+    d.q = w + left + right - kw + 1;
+    return d;
+}
+
 float *tu_new_nan(size_t n)
 {
     float *x = malloc((n ? n : 1) * sizeof *x);

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "backend.h"
+
 /* A fresh temporary directory (under $TMPDIR or /tmp), removed by tu_rmrf. */
 char *tu_mkdtemp(void);
 void tu_rmrf(const char *path);
@@ -64,6 +66,10 @@ float *tu_new_uniform(size_t n, uint64_t seed);
 float *tu_new_int(size_t n, uint64_t seed, int lo, int hi);
 /* n floats, all NaN: outputs that a kernel must overwrite */
 float *tu_new_nan(size_t n);
+
+/* A convolution with explicit padding (any the interface allows, not only "same"). */
+scnn_conv2d tu_conv_pads(int n, int h, int w, int c, int k, int kh, int kw, int top, int left,
+                         int bottom, int right, bool relu);
 
 /* The op/direction pairs the per-operation benchmark measures ("conv1/fwd", ...). */
 extern const char *const tu_bench_op_dirs[];

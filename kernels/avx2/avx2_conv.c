@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "kernels/avx2/avx2_kernels.h"
+#include "kernels/conv_geometry.h"
 
 #define MR SCNN_AVX2_MR
 #define NR SCNN_AVX2_NR
@@ -76,24 +77,8 @@ size_t scnn_avx2_conv2d_workspace_for(const scnn_conv2d *d, int slots)
 /* Image img of src [n,h,w,c] into dst [p+kh-1, q+kw-1, c], shifted by (pt, pl), zero outside. */
 static void pad_image(const scnn_avx2_fwd *f, int img, float *dst)
 {
-    const int hp = f->p + f->kh - 1, wp = f->q + f->kw - 1, c = f->c;
-    const float *src = f->x + (size_t)img * f->h * f->w * c;
-    for (int yy = 0; yy < hp; yy++) {
-        float *drow = dst + (size_t)yy * wp * c;
-        const int sy = yy - f->pt;
-        if (sy < 0 || sy >= f->h) {
-            memset(drow, 0, sizeof *drow * (size_t)wp * c);
-            continue;
-        }
-        int x0 = f->pl > 0 ? f->pl : 0, x1 = f->w + f->pl < wp ? f->w + f->pl : wp;
-        if (x1 < x0)
-            x1 = x0 = 0;
-        memset(drow, 0, sizeof *drow * (size_t)x0 * c);
-        if (x1 > x0)
-            memcpy(drow + (size_t)x0 * c, src + ((size_t)sy * f->w + (x0 - f->pl)) * c,
-                   sizeof *drow * (size_t)(x1 - x0) * c);
-        memset(drow + (size_t)x1 * c, 0, sizeof *drow * (size_t)(wp - x1) * c);
-    }
+    scnn_pad_image(f->x + (size_t)img * f->h * f->w * f->c, f->h, f->w, f->c, f->pt, f->pl,
+                   f->p + f->kh - 1, f->q + f->kw - 1, dst);
 }
 
 /* ---- forward tiles ---------------------------------------------------------------------------- */
@@ -263,33 +248,9 @@ static void fwd_dot_image(const scnn_avx2_fwd *f, const float *src, int wp, int 
  * in (i, j, channel) order, whatever the tiling. */
 #define GATHER_GROUP 6 /* images per item: 6 makes every class of a conv2 image fill its tiles */
 
-typedef struct tap_run {
-    int start, count, t0, t1; /* output rows [start, start+count) use taps [t0, t1) */
-} tap_run;
-
-static void tap_range(int pos, int pad, int kn, int src_len, int *t0, int *t1)
-{
-    *t0 = pad - pos > 0 ? pad - pos : 0;
-    *t1 = src_len + pad - pos < kn ? src_len + pad - pos : kn;
-    if (*t1 < *t0)
-        *t1 = *t0;
-}
-
-/* The run of output rows (or columns) from start on that share one tap range. */
-static tap_run tap_run_at(int start, int out_len, int pad, int kn, int src_len)
-{
-    tap_run r = {.start = start, .count = 1};
-    tap_range(start, pad, kn, src_len, &r.t0, &r.t1);
-    for (int t0, t1; start + r.count < out_len; r.count++) {
-        tap_range(start + r.count, pad, kn, src_len, &t0, &t1);
-        if (t0 != r.t0 || t1 != r.t1)
-            break;
-    }
-    return r;
-}
-
 /* One class (rows yr x columns xr) of images [img0, img0+nimg). */
-static void gather_class(const scnn_avx2_fwd *f, int img0, int nimg, tap_run yr, tap_run xr)
+static void gather_class(const scnn_avx2_fwd *f, int img0, int nimg, scnn_tap_run yr,
+                         scnn_tap_run xr)
 {
     const int c = f->c, k = f->k, np = panels(k);
     const int ni = yr.t1 - yr.t0, nj = xr.t1 - xr.t0;
@@ -328,10 +289,10 @@ static void gather_class(const scnn_avx2_fwd *f, int img0, int nimg, tap_run yr,
 
 static void gather_group(const scnn_avx2_fwd *f, int img0, int nimg)
 {
-    for (tap_run yr = tap_run_at(0, f->p, f->pt, f->kh, f->h); yr.start < f->p;
-         yr = tap_run_at(yr.start + yr.count, f->p, f->pt, f->kh, f->h))
-        for (tap_run xr = tap_run_at(0, f->q, f->pl, f->kw, f->w); xr.start < f->q;
-             xr = tap_run_at(xr.start + xr.count, f->q, f->pl, f->kw, f->w))
+    for (scnn_tap_run yr = scnn_tap_run_at(0, f->p, f->pt, f->kh, f->h); yr.start < f->p;
+         yr = scnn_tap_run_at(yr.start + yr.count, f->p, f->pt, f->kh, f->h))
+        for (scnn_tap_run xr = scnn_tap_run_at(0, f->q, f->pl, f->kw, f->w); xr.start < f->q;
+             xr = scnn_tap_run_at(xr.start + xr.count, f->q, f->pl, f->kw, f->w))
             gather_class(f, img0, nimg, yr, xr);
 }
 
@@ -513,11 +474,7 @@ static long bwf_row_tiles(const scnn_conv2d *d)
 /* Output rows per band: equal bands of about BWF_BAND_BYTES of dy. */
 static int bwf_band_rows(const scnn_conv2d *d)
 {
-    const long row = (long)d->q * d->k * (long)sizeof(float);
-    long rows = row > 0 ? BWF_BAND_BYTES / row : d->p;
-    rows = rows < 1 ? 1 : rows;
-    const long bands = (d->p + rows - 1) / rows;
-    return bands > 0 ? (int)((d->p + bands - 1) / bands) : 1;
+    return scnn_band_rows(d->p, (long)d->q * d->k * (long)sizeof(float), BWF_BAND_BYTES);
 }
 
 /* Floats of one chunk's partial sums: dw [kdim][k], then db [panels*16]. */

@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include "kernels/avx2/avx2_kernels.h"
+#include "kernels/avx512/avx512_conv.h"
 
 /* Threads beyond the processors only oversubscribe them; the workspace is sized for
  * omp_get_num_procs() slots, which bounds the threads any op uses. */
@@ -82,4 +83,39 @@ const scnn_backend scnn_backend_omp = {
     .threads = omp_threads,
     .conv2d_workspace = omp_conv2d_workspace,
     SCNN_AVX2_OPS,
+};
+
+/* omp512: the avx512 convolutions over the same threads (the other ops: naive, for now). */
+static size_t omp512_conv2d_workspace(const scnn_conv2d *d)
+{
+    return scnn_avx512_conv2d_workspace_for(d, omp_slots());
+}
+
+static void omp512_conv2d_forward(const scnn_conv2d *d, const float *x, const float *w,
+                                  const float *b, float *y, void *ws)
+{
+    scnn_avx512_conv2d_forward_with(PF, d, x, w, b, y, ws);
+}
+
+static void omp512_conv2d_backward_data(const scnn_conv2d *d, const float *dy, const float *w,
+                                        float *dx, void *ws)
+{
+    scnn_avx512_conv2d_backward_data_with(PF, d, dy, w, dx, ws);
+}
+
+static void omp512_conv2d_backward_filter(const scnn_conv2d *d, const float *x, const float *dy,
+                                          float *dw, float *db, void *ws)
+{
+    scnn_avx512_conv2d_backward_filter_with(PF, d, x, dy, dw, db, ws);
+}
+
+const scnn_backend scnn_backend_omp512 = {
+    .name = "omp512",
+    .description = "the avx512 convolutions over OpenMP threads, bitwise independent of the count",
+    .available = scnn_avx512_conv_cpu_ok,
+    .threads = omp_threads,
+    .conv2d_workspace = omp512_conv2d_workspace,
+    .conv2d_forward = omp512_conv2d_forward,
+    .conv2d_backward_data = omp512_conv2d_backward_data,
+    .conv2d_backward_filter = omp512_conv2d_backward_filter,
 };
