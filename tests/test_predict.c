@@ -487,10 +487,25 @@ static void test_usage(void **state)
         free(out);
         free(err);
     }
-    char *out;
-    int rc = tu_run(&out, "%s predict %s/t0.png", tu_scnn(), dir);
-    assert_int_equal(rc, 2);
-    assert_non_null(strstr(out, "--model FILE is required"));
+    /* Without --model: the models of $SCNN_MODELS/<dataset> (tests/test_models.c checks the
+     * shipped ones and the error when there are none), the same output as --model gives. */
+    char *out, *want;
+    assert_int_equal(mkdir(tmp_path("models"), 0755), 0);
+    assert_int_equal(mkdir(tmp_path("models/fashion_mnist"), 0755), 0);
+    assert_int_equal(symlink(ckpt, tmp_path("models/fashion_mnist/m.ckpt")), 0);
+    int rc = tu_run(&out, "SCNN_BACKEND=naive SCNN_MODELS=%s/models %s predict %s/t0.png", dir,
+                    tu_scnn(), dir);
+    assert_int_equal(rc, 0);
+    assert_int_equal(tu_run(&want, "SCNN_BACKEND=naive %s predict --model %s %s/t0.png",
+                            tu_scnn(), ckpt, dir), 0);
+    assert_string_equal(out, want);
+    free(out);
+    free(want);
+    /* a checkpoint of another data set than --dataset asks for */
+    rc = tu_run(&out, "%s predict --model %s --dataset mnist %s/t0.png", tu_scnn(), ckpt, dir);
+    assert_int_equal(rc, 1);
+    assert_int_equal(count_lines(out), 1);
+    assert_non_null(strstr(out, "is a fashion_mnist model, not a mnist one"));
     free(out);
     rc = tu_run(&out, "%s predict --model %s/t0.png %s/t0.png", tu_scnn(), dir, dir);
     assert_int_equal(rc, 1);
