@@ -47,7 +47,7 @@ TEST_UTIL := $(BUILD)/tests/testutil.o
 
 SCNN := $(BUILD)/scnn
 
-.PHONY: all deps data test check-layers bench reproduce clean help FORCE
+.PHONY: all deps data test check-layers bench reproduce models-manifest clean help FORCE
 all: $(SCNN) scnn
 
 scnn: $(SCNN)
@@ -64,6 +64,10 @@ $(BUILD)/core/version.o: core/version.c FORCE
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -DSCNN_GIT_REV='"$(GIT_REV)"' -c $< -o $@
 FORCE:
+
+# The installed data folder that `scnn predict` and `scnn eval` look in for the shipped models.
+PREFIX ?= /usr/local
+$(BUILD)/tools/models.o: CFLAGS_COMMON += -DSCNN_MODELS_DIR='"$(PREFIX)/share/scnn/models"'
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -99,6 +103,10 @@ check-layers: $(SCNN)
 bench: data all bench-deps bench-ops bench-e2e
 	@BUILD=$(BUILD) CC='$(CC)' BENCH_CFLAGS='$(CFLAGS_COMMON)' BENCH_SIMD_FLAGS='$(SIMD_FLAGS)' \
 	  sh bench/run.sh
+
+# models/MANIFEST from the shipped checkpoints (tools/ship_models.sh runs it after replacing them).
+models-manifest: data $(BUILD)/tests/test_models
+	@$(BUILD)/tests/test_models --write
 
 # The seed's whole experiment (hours; resumable: run it again to continue).
 reproduce: data all

@@ -51,7 +51,8 @@ bool default_models(const char *cmd, const char *dataset, char *out, size_t len)
     snprintf(cand[n++], sizeof cand[0], "%s/%s", SCNN_MODELS_DIR, dataset);
     for (int i = 0; i < n; i++)
         if (has_models(cand[i])) {
-            snprintf(out, len, "%s", cand[i]);
+            char real[PATH_MAX];
+            snprintf(out, len, "%s", realpath(cand[i], real) ? real : cand[i]);
             return true;
         }
     char looked[4 * (PATH_MAX + 64) + 64] = "";
