@@ -187,6 +187,8 @@ void scnn_ensemble_member_evaluate(scnn_ensemble *e, int i, const uint8_t *image
 scnn_status scnn_ensemble_probs(scnn_ensemble *e, const uint8_t *images, size_t n, float *probs);
 /* out[j] = the mean of members[0..k)[j] (summed in double, in member order), j < count. */
 void scnn_probs_mean(float *out, const float *const *members, int k, size_t count);
+/* order = the classes by probability p[10], most likely first (ties: the lower class first). */
+void scnn_probs_order(const float *p, int order[SCNN_CLASSES]);
 /* Argmax predictions (ties to the lower class) of probabilities [n,10]; with labels (may be
  * NULL) the loss (probabilities clipped to [1e-7, 1 - 1e-7], as Keras's) and accuracy. */
 void scnn_probs_score(const float *probs, const uint8_t *labels, size_t n, double *loss,

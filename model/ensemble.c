@@ -280,6 +280,19 @@ void scnn_probs_mean(float *out, const float *const *members, int k, size_t coun
     }
 }
 
+void scnn_probs_order(const float *p, int order[SCNN_CLASSES])
+{
+    for (int c = 0; c < SCNN_CLASSES; c++)
+        order[c] = c;
+    /* insertion sort, stable: ties keep the lower class first, as argmax does */
+    for (int i = 1; i < SCNN_CLASSES; i++)
+        for (int j = i; j > 0 && p[order[j]] > p[order[j - 1]]; j--) {
+            int t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+}
+
 void scnn_probs_score(const float *probs, const uint8_t *labels, size_t n, double *loss,
                       double *acc, uint8_t *pred)
 {

@@ -154,15 +154,7 @@ typedef struct predict_opts {
 static void print_result(const predict_opts *o, const char *path, const float *p)
 {
     int order[SCNN_CLASSES];
-    for (int c = 0; c < SCNN_CLASSES; c++)
-        order[c] = c;
-    /* Stable by probability, ties to the lower class, as argmax does. */
-    for (int i = 1; i < SCNN_CLASSES; i++)
-        for (int j = i; j > 0 && p[order[j]] > p[order[j - 1]]; j--) {
-            int t = order[j];
-            order[j] = order[j - 1];
-            order[j - 1] = t;
-        }
+    scnn_probs_order(p, order);
     if (o->csv)
         csv_field(path);
     else

@@ -35,7 +35,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "--version") == 0) {
-        printf("scnn %s\n", scnn_git_rev());
+        printf("scnn %s (revision %s)\n", scnn_version(), scnn_git_rev());
         return 0;
     }
     if (strcmp(cmd, "summary") == 0)

@@ -49,6 +49,6 @@ isa=$(grep -o -w -m 1 -E 'avx512f' /proc/cpuinfo | head -n 1)
     echo "options: run.conf (every scnn train option of the run)"
     [ -n "${COMMAND:-}" ] && echo "command: $COMMAND"
     [ -n "${TRAIN_START:-}" ] && echo "trained: $TRAIN_START to ${TRAIN_END:-?}"
-    echo "shipped: $(date -u +%Y-%m-%dT%H:%M:%SZ) by revision $("$BIN" --version | sed 's/^scnn //')"
+    echo "shipped: $(date -u +%Y-%m-%dT%H:%M:%SZ) by $("$BIN" --version)"
 } > "$DEST/PROVENANCE"
 make --no-print-directory models-manifest
