@@ -33,7 +33,7 @@ ifeq ($(OPENMP),1)
   LDFLAGS   += -fopenmp
 endif
 
-LIB_SRC := $(wildcard core/*.c kernels/*.c kernels/naive/*.c kernels/im2col/*.c model/*.c datasets/*.c report/*.c)
+LIB_SRC := $(wildcard core/*.c kernels/*.c kernels/naive/*.c kernels/im2col/*.c model/*.c datasets/*.c report/*.c lib/*.c)
 AVX_SRC := $(wildcard kernels/avx2/*.c)
 AVX512_SRC := $(wildcard kernels/avx512/*.c)
 OMP_SRC := $(if $(filter 1,$(OPENMP)),$(wildcard kernels/omp/*.c))
@@ -51,7 +51,8 @@ TEST_UTIL := $(BUILD)/tests/testutil.o
 
 SCNN := $(BUILD)/scnn
 
-.PHONY: all deps data test check-layers bench reproduce clean help FORCE
+.PHONY: all deps data test check-layers bench reproduce models-manifest lib install install-files \
+        uninstall clean help FORCE
 all: $(SCNN) scnn
 
 scnn: $(SCNN)
@@ -67,10 +68,73 @@ $(BUILD)/kernels/omp/%.o: kernels/omp/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) $(SIMD_FLAGS) $(OMP_FLAGS) -c $< -o $@
 GIT_REV := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
-$(BUILD)/core/version.o: core/version.c FORCE
+# VERSION is the one source of the version (scnn --version, libscnn.so's name, scnn.pc).
+VERSION   := $(shell cat VERSION)
+SOVERSION := $(firstword $(subst ., ,$(VERSION)))
+VERSION_FLAGS = -DSCNN_GIT_REV='"$(GIT_REV)"' -DSCNN_VERSION='"$(VERSION)"'
+$(BUILD)/core/version.o: core/version.c VERSION FORCE
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) -DSCNN_GIT_REV='"$(GIT_REV)"' -c $< -o $@
+	$(CC) $(CFLAGS_COMMON) $(VERSION_FLAGS) -c $< -o $@
 FORCE:
+
+# The installed data folder that `scnn predict`, `scnn eval` and libscnn look in for the shipped
+# models (build and install with the same PREFIX).
+PREFIX ?= /usr/local
+MODELS_FLAGS = -DSCNN_MODELS_DIR='"$(PREFIX)/share/scnn/models"'
+$(BUILD)/tools/models.o $(BUILD)/lib/libscnn.o $(BUILD)/pic/lib/libscnn.o: CFLAGS_COMMON += $(MODELS_FLAGS)
+
+# libscnn.so: the library's objects again, position-independent and with only the public API
+# (include/libscnn.h, lib/libscnn.map) visible.
+PIC_OBJ := $(ALL_LIB_SRC:%.c=$(BUILD)/pic/%.o)
+SHLIB   := $(BUILD)/libscnn.so.$(VERSION)
+PIC_FLAGS := -fPIC -fvisibility=hidden
+$(BUILD)/pic/kernels/avx2/%.o: kernels/avx2/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(PIC_FLAGS) $(SIMD_FLAGS) -c $< -o $@
+$(BUILD)/pic/kernels/omp/%.o: kernels/omp/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(PIC_FLAGS) $(SIMD_FLAGS) $(OMP_FLAGS) -c $< -o $@
+$(BUILD)/pic/core/version.o: core/version.c VERSION FORCE
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(PIC_FLAGS) $(VERSION_FLAGS) -c $< -o $@
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(PIC_FLAGS) -c $< -o $@
+$(SHLIB): $(PIC_OBJ) lib/libscnn.map
+	$(CC) -shared -Wl,-soname,libscnn.so.$(SOVERSION) -Wl,--version-script=lib/libscnn.map \
+	  -Wl,--no-undefined $(LDFLAGS) $(PIC_OBJ) $(LDLIBS) -o $@
+# What a static link needs besides the archive: the weakly registered backends kept, the libraries.
+LIBS_PRIVATE := $(filter -u%,$(subst -u ,-u,$(LDFLAGS))) $(OMP_FLAGS) $(LDLIBS)
+$(BUILD)/scnn.pc: lib/scnn.pc.in VERSION Makefile
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
+	    -e 's|@LIBS_PRIVATE@|$(patsubst -u%,-Wl$(comma)-u$(comma)%,$(LIBS_PRIVATE))|' $< > $@
+comma := ,
+lib: $(SHLIB) $(LIB) $(BUILD)/scnn.pc
+
+# make install [PREFIX=/usr/local] [DESTDIR=stage]: the program, both libraries, the public
+# header, scnn.pc and the shipped models; make uninstall removes exactly those.
+BINDIR   := $(PREFIX)/bin
+LIBDIR   := $(PREFIX)/lib
+INCDIR   := $(PREFIX)/include
+PCDIR    := $(LIBDIR)/pkgconfig
+MODELDIR := $(PREFIX)/share/scnn/models
+install: all lib install-files
+install-files:
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(PCDIR)
+	install -m 755 $(SCNN) $(DESTDIR)$(BINDIR)/scnn
+	install -m 644 $(SHLIB) $(LIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf libscnn.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libscnn.so.$(SOVERSION)
+	ln -sf libscnn.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libscnn.so
+	install -m 644 include/libscnn.h $(DESTDIR)$(INCDIR)/
+	install -m 644 $(BUILD)/scnn.pc $(DESTDIR)$(PCDIR)/
+	cd models && find . -type f | while read -r f; do \
+	  install -D -m 644 "$$f" "$(DESTDIR)$(MODELDIR)/$$f" || exit 1; done
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/scnn $(DESTDIR)$(LIBDIR)/libscnn.so.$(VERSION) \
+	  $(DESTDIR)$(LIBDIR)/libscnn.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libscnn.so \
+	  $(DESTDIR)$(LIBDIR)/libscnn.a $(DESTDIR)$(INCDIR)/libscnn.h $(DESTDIR)$(PCDIR)/scnn.pc
+	rm -rf $(DESTDIR)$(MODELDIR)
+	-rmdir $(DESTDIR)$(PREFIX)/share/scnn 2>/dev/null
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -94,9 +158,9 @@ data: deps
 
 # Each test binary runs under `timeout`; tests/run.sh prints one summary line.
 test: data
-	@$(MAKE) --no-print-directory -j$$(nproc) $(SCNN) $(TEST_BIN)
+	@$(MAKE) --no-print-directory -j$$(nproc) $(SCNN) $(TEST_BIN) $(if $(filter 1,$(SANITIZE)),,lib)
 	@sh tests/check_layers.sh $(BUILD) $(CURDIR)
-	@SCNN_BIN=$(abspath $(SCNN)) SANITIZE=$(SANITIZE) OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} \
+	@SCNN_BIN=$(abspath $(SCNN)) SCNN_BUILD=$(BUILD) SANITIZE=$(SANITIZE) OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} \
 	  sh tests/run.sh $(TEST_BIN)
 
 # No object of a lower floor refers to a symbol of a higher one (nm; tests/check_layers.sh).
@@ -106,6 +170,10 @@ check-layers: $(SCNN)
 bench: data all bench-deps bench-ops bench-e2e
 	@BUILD=$(BUILD) CC='$(CC)' BENCH_CFLAGS='$(CFLAGS_COMMON)' BENCH_SIMD_FLAGS='$(SIMD_FLAGS)' \
 	  sh bench/run.sh
+
+# models/MANIFEST from the shipped checkpoints (tools/ship_models.sh runs it after replacing them).
+models-manifest: data $(BUILD)/tests/test_models
+	@$(BUILD)/tests/test_models --write
 
 # The seed's whole experiment (hours; resumable: run it again to continue).
 reproduce: data all

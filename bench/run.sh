@@ -326,7 +326,7 @@ cores=$(nproc 2>/dev/null || echo 1)
     say "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     say "host: $host"
     say "command: make bench BENCH=$MODE PEERS=$PEERS"
-    say "git revision: $("$SCNN" --version 2>/dev/null | awk '{ print $2 }')"
+    say "git revision: $("$SCNN" --version 2>/dev/null | sed -n 's/.*(revision \(.*\))$/\1/p')"
     say "cpu: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null)"
     say "cores online: $cores; $(lscpu 2>/dev/null | awk -F: '/^Thread\(s\) per core|^Core\(s\) per socket|^Socket\(s\)/ { gsub(/^ +/, "", $2); printf "%s%s: %s", s, $1, $2; s = ", " }')"
     say "isa: $(grep -m1 -ow -e avx2 -e fma -e avx512f /proc/cpuinfo 2>/dev/null | sort -u | tr '\n' ' ')(each row's % of peak uses the peak of its own ISA)"

@@ -103,6 +103,8 @@ void scnn_sha256_hex(const void *data, size_t len, char out[65]);
 
 /* The git revision this program was built from ("unknown" outside a checkout). */
 const char *scnn_git_rev(void);
+/* The release version, from the VERSION file ("0.1.0"). */
+const char *scnn_version(void);
 
 /* ---- a growing string (core/strbuf.c) -------------------------------------------------------- */
 

@@ -138,13 +138,61 @@ typedef struct scnn_ckpt_meta {
     int32_t iteration;
     uint64_t step;        /* optimiser steps taken */
     double val_loss, val_acc;
+    /* Save: write only the weights and BatchNorm statistics, without the Adam moments and the
+     * optimiser step (about a third of the size: for shipping and inference). Load: the file
+     * was such a one. */
+    bool weights_only;
 } scnn_ckpt_meta;
 
-/* Atomic: writes path.tmp, fsyncs, renames over path. */
+/* Atomic: writes path.tmp, fsyncs, renames over path. A full checkpoint unless
+ * meta->weights_only. */
 scnn_status scnn_checkpoint_save(const char *path, scnn_model *m, const scnn_ckpt_meta *meta);
 /* Validates everything (magic, version, length, checksum, layer/shape table) before it changes
- * the model; on failure the model is untouched. meta may be NULL. */
+ * the model; on failure the model is untouched. meta may be NULL. Reads full and weights-only
+ * checkpoints (format versions 1 and 2); a weights-only one sets the Adam moments and the
+ * optimiser step to zero. */
 scnn_status scnn_checkpoint_load(const char *path, scnn_model *m, scnn_ckpt_meta *meta);
+/* The same for resuming training: a weights-only checkpoint is refused (SCNN_ERR_FORMAT, one
+ * line saying so) and the model left untouched. */
+scnn_status scnn_checkpoint_load_state(const char *path, scnn_model *m, scnn_ckpt_meta *meta);
+
+/* ---- ensembles (model/ensemble.c) ------------------------------------------------------------ */
+
+/* The checkpoints a path stands for: a file itself; a folder every *.ckpt in it and the
+ * best.ckpt of each of its subfolders (a run folder, models/<dataset>/), sorted by path, at
+ * most 256.
+ * A folder without any is SCNN_ERR_IO. Free with scnn_ensemble_paths_free. */
+scnn_status scnn_ensemble_paths(const char *path, char ***paths, int *count);
+void scnn_ensemble_paths_free(char **paths, int count);
+
+/* Several checkpoints of one data set, whose probabilities are averaged (the seed's ensemble). */
+typedef struct scnn_ensemble scnn_ensemble;
+/* Loads the checkpoints of path (as scnn_ensemble_paths lists them; full or weights-only) into
+ * one model for batches of max_batch on backend be. dataset (may be NULL) is the data set the
+ * caller needs: a checkpoint of another one, or members of different ones, is SCNN_ERR_ARG
+ * (checkpoints without a known data set are taken as any). */
+scnn_status scnn_ensemble_open(scnn_ensemble **e, const char *path, const char *dataset,
+                               int max_batch, const scnn_backend *be);
+void scnn_ensemble_free(scnn_ensemble *e);
+int scnn_ensemble_size(const scnn_ensemble *e);
+const char *scnn_ensemble_path(const scnn_ensemble *e, int i);
+const scnn_ckpt_meta *scnn_ensemble_meta(const scnn_ensemble *e, int i);
+/* The data set asked for, else the first member's known one, else NULL. */
+const char *scnn_ensemble_dataset(const scnn_ensemble *e);
+/* Member i alone, as scnn_model_evaluate (labels may be NULL: then no loss or accuracy). */
+void scnn_ensemble_member_evaluate(scnn_ensemble *e, int i, const uint8_t *images,
+                                   const uint8_t *labels, size_t n, double *loss, double *acc,
+                                   uint8_t *pred, float *probs);
+/* probs [n,10] = the mean of the members' probabilities (one member: its own, bit for bit). */
+scnn_status scnn_ensemble_probs(scnn_ensemble *e, const uint8_t *images, size_t n, float *probs);
+/* out[j] = the mean of members[0..k)[j] (summed in double, in member order), j < count. */
+void scnn_probs_mean(float *out, const float *const *members, int k, size_t count);
+/* order = the classes by probability p[10], most likely first (ties: the lower class first). */
+void scnn_probs_order(const float *p, int order[SCNN_CLASSES]);
+/* Argmax predictions (ties to the lower class) of probabilities [n,10]; with labels (may be
+ * NULL) the loss (probabilities clipped to [1e-7, 1 - 1e-7], as Keras's) and accuracy. */
+void scnn_probs_score(const float *probs, const uint8_t *labels, size_t n, double *loss,
+                      double *acc, uint8_t *pred);
 
 /* ---- training and evaluation (model/train.c, model/metrics.c) ------------------------------ */
 

@@ -1,5 +1,6 @@
 /* Checkpoints: the model's tensors, Adam moments, optimiser step and run metadata in one
- * versioned little-endian file with a trailing CRC-32. The layout is documented byte by byte in
+ * versioned little-endian file with a trailing CRC-32; or, weights-only (for shipping and
+ * inference), the tensors and metadata without the optimiser state. The layout is documented byte by byte in
  * docs/checkpoint-format.md; keep the two in step. */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,8 +16,9 @@
 #include "scnn.h"
 
 #define CKPT_MAGIC "SCNNCKPT"
-#define CKPT_VERSION 1u
-#define CKPT_HEADER 24    /* magic, version, reserved, file length */
+#define CKPT_VERSION 2u    /* written; version 1 (always full, no flags) is still read */
+#define CKPT_HEADER 24    /* magic, version, flags, file length */
+#define CKPT_FLAG_WEIGHTS_ONLY 1u
 #define CKPT_ARR_VALUE 1u /* table entry "arrays" bits */
 #define CKPT_ARR_ADAM 2u  /* Adam m and v follow the value */
 #define CKPT_MAX_NAME 255
@@ -224,8 +226,9 @@ static void serialize(wbuf *w, scnn_model *m, const scnn_ckpt_meta *md, uint64_t
 {
     int n = scnn_model_param_count(m);
     put_bytes(w, CKPT_MAGIC, 8);
+    bool wo = md->weights_only;
     put_u32(w, CKPT_VERSION);
-    put_u32(w, 0);
+    put_u32(w, wo ? CKPT_FLAG_WEIGHTS_ONLY : 0);
     put_u64(w, file_len);
     /* The metadata goes twice through the writer: once to measure its length, which precedes it. */
     wbuf meta = {NULL, 0};
@@ -244,21 +247,21 @@ static void serialize(wbuf *w, scnn_model *m, const scnn_ckpt_meta *md, uint64_t
         put_u64(o, md->step);
         put_f64(o, md->val_loss);
         put_f64(o, md->val_acc);
-        put_u64(o, scnn_model_step(m));
+        put_u64(o, wo ? 0 : scnn_model_step(m));
     }
     put_u32(w, (uint32_t)n);
     for (int i = 0; i < n; i++) {
         const scnn_param *p = scnn_model_param(m, i);
         put_str(w, p->name);
         put_u8(w, (unsigned)p->rank);
-        put_u8(w, param_arrays(p));
+        put_u8(w, wo ? CKPT_ARR_VALUE : param_arrays(p));
         for (int d = 0; d < p->rank; d++)
             put_u32(w, (uint32_t)p->dims[d]);
     }
     for (int i = 0; i < n; i++) {
         const scnn_param *p = scnn_model_param(m, i);
         put_f32s(w, p->w, p->size);
-        if (param_arrays(p) & CKPT_ARR_ADAM) {
+        if (!wo && (param_arrays(p) & CKPT_ARR_ADAM)) {
             put_f32s(w, p->m, p->size);
             put_f32s(w, p->v, p->size);
         }
@@ -324,8 +327,10 @@ static size_t max_file_len(scnn_model *m)
     return len;
 }
 
-/* Validates the header, the file length and the checksum; *buf gets the whole file. */
-static scnn_status read_checked(const char *path, size_t cap, uint8_t **buf, size_t *len)
+/* Validates the header, the file length and the checksum; *buf gets the whole file and *flags
+ * the header's flags (always 0 in version 1, where the field is reserved). */
+static scnn_status read_checked(const char *path, size_t cap, uint8_t **buf, size_t *len,
+                                uint32_t *flags)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -348,18 +353,22 @@ static scnn_status read_checked(const char *path, size_t cap, uint8_t **buf, siz
     }
     scnn_status st = SCNN_OK;
     uint64_t want = hn == sizeof hdr ? get_u64_at(hdr + 16) : 0;
+    uint32_t version = hn >= 12 ? get_u32_at(hdr + 8) : 0;
+    uint32_t fl = hn == sizeof hdr ? get_u32_at(hdr + 12) : 0;
     if (memcmp(hdr, CKPT_MAGIC, hn < 8 ? hn : 8) != 0 || size == 0)
         st = scnn_fail(SCNN_ERR_FORMAT, "%s: not an SCNN checkpoint", path);
-    else if (hn >= 12 && get_u32_at(hdr + 8) != CKPT_VERSION)
+    else if (hn >= 12 && version != 1 && version != CKPT_VERSION)
         st = scnn_fail(SCNN_ERR_VERSION,
-                       "%s: checkpoint format version %u; this build reads version %u only",
-                       path, get_u32_at(hdr + 8), CKPT_VERSION);
+                       "%s: checkpoint format version %u; this build reads versions 1 and %u",
+                       path, version, CKPT_VERSION);
     else if (hn < sizeof hdr)
         st = scnn_fail(SCNN_ERR_FORMAT, "%s: truncated: %zu bytes, shorter than the header", path,
                        size);
-    else if (get_u32_at(hdr + 12) != 0)
-        st = scnn_fail(SCNN_ERR_FORMAT, "%s: reserved header field is %u, not 0", path,
-                       get_u32_at(hdr + 12));
+    else if (version == 1 && fl != 0)
+        st = scnn_fail(SCNN_ERR_FORMAT, "%s: reserved header field is %u, not 0", path, fl);
+    else if (fl & ~CKPT_FLAG_WEIGHTS_ONLY)
+        st = scnn_fail(SCNN_ERR_FORMAT, "%s: unknown header flags 0x%x", path,
+                       fl & ~CKPT_FLAG_WEIGHTS_ONLY);
     else if (want > size)
         st = scnn_fail(SCNN_ERR_FORMAT, "%s: truncated: %zu of %llu bytes", path, size,
                        (unsigned long long)want);
@@ -400,6 +409,7 @@ static scnn_status read_checked(const char *path, size_t cap, uint8_t **buf, siz
     }
     *buf = b;
     *len = size;
+    *flags = fl;
     return SCNN_OK;
 }
 
@@ -425,9 +435,11 @@ static scnn_status parse_meta(const char *path, rbuf *r, scnn_ckpt_meta *md, uin
     return SCNN_OK;
 }
 
-/* Reads the tensor table and checks it against the model entry by entry; *data_len gets the
- * bytes of tensor data the table describes. */
-static scnn_status parse_table(const char *path, rbuf *r, scnn_model *m, size_t *data_len)
+/* Reads the tensor table and checks it against the model entry by entry (in a weights-only
+ * file every entry holds the value alone); *data_len gets the bytes of tensor data the table
+ * describes. */
+static scnn_status parse_table(const char *path, rbuf *r, scnn_model *m, bool weights_only,
+                               size_t *data_len)
 {
     uint32_t count;
     int n = scnn_model_param_count(m);
@@ -471,7 +483,11 @@ static scnn_status parse_table(const char *path, rbuf *r, scnn_model *m, size_t 
                              "%s: tensor \"%s\" has shape %s in the file, %s in the model", path,
                              name, fs, ms);
         }
-        if (arrays != param_arrays(p))
+        if (weights_only && arrays != CKPT_ARR_VALUE)
+            return scnn_fail(SCNN_ERR_FORMAT,
+                             "%s: weights-only checkpoint, but tensor \"%s\" has Adam moments",
+                             path, name);
+        if (!weights_only && arrays != param_arrays(p))
             return scnn_fail(SCNN_ERR_SHAPE,
                              "%s: tensor \"%s\" %s Adam moments in the file but %s in the model",
                              path, name, arrays & CKPT_ARR_ADAM ? "has" : "lacks",
@@ -483,7 +499,9 @@ static scnn_status parse_table(const char *path, rbuf *r, scnn_model *m, size_t 
     return SCNN_OK;
 }
 
-scnn_status scnn_checkpoint_load(const char *path, scnn_model *m, scnn_ckpt_meta *meta)
+/* need_state: refuse a weights-only file (before anything changes), as resuming needs the
+ * optimiser state. */
+static scnn_status load(const char *path, scnn_model *m, scnn_ckpt_meta *meta, bool need_state)
 {
     if (!path || !*path || !m)
         return scnn_fail(SCNN_ERR_ARG, "checkpoint load: no path or no model");
@@ -492,9 +510,11 @@ scnn_status scnn_checkpoint_load(const char *path, scnn_model *m, scnn_ckpt_meta
         return st;
     uint8_t *buf = NULL;
     size_t len = 0;
-    st = read_checked(path, max_file_len(m), &buf, &len);
+    uint32_t flags = 0;
+    st = read_checked(path, max_file_len(m), &buf, &len, &flags);
     if (st != SCNN_OK)
         return st;
+    bool wo = flags & CKPT_FLAG_WEIGHTS_ONLY;
 
     rbuf r = {buf, CKPT_HEADER, len - 4};
     scnn_ckpt_meta md;
@@ -502,10 +522,15 @@ scnn_status scnn_checkpoint_load(const char *path, scnn_model *m, scnn_ckpt_meta
     size_t data_len = 0;
     st = parse_meta(path, &r, &md, &step);
     if (st == SCNN_OK)
-        st = parse_table(path, &r, m, &data_len);
+        st = parse_table(path, &r, m, wo, &data_len);
     if (st == SCNN_OK && data_len != r.end - r.pos)
         st = scnn_fail(SCNN_ERR_FORMAT, "%s: %zu bytes of tensor data, the table describes %zu",
                        path, r.end - r.pos, data_len);
+    if (st == SCNN_OK && wo && need_state)
+        st = scnn_fail(SCNN_ERR_FORMAT,
+                       "%s: a weights-only checkpoint (no Adam moments or optimiser step) cannot "
+                       "resume training; it is for evaluation and prediction",
+                       path);
     if (st != SCNN_OK) {
         free(buf);
         return st;
@@ -518,16 +543,32 @@ scnn_status scnn_checkpoint_load(const char *path, scnn_model *m, scnn_ckpt_meta
         scnn_param *p = scnn_model_param(m, i);
         get_f32s(at, p->w, p->size);
         at += 4 * p->size;
-        if (param_arrays(p) & CKPT_ARR_ADAM) {
-            get_f32s(at, p->m, p->size);
-            at += 4 * p->size;
-            get_f32s(at, p->v, p->size);
-            at += 4 * p->size;
+        if (!(param_arrays(p) & CKPT_ARR_ADAM))
+            continue;
+        if (wo) {
+            memset(p->m, 0, p->size * sizeof *p->m);
+            memset(p->v, 0, p->size * sizeof *p->v);
+            continue;
         }
+        get_f32s(at, p->m, p->size);
+        at += 4 * p->size;
+        get_f32s(at, p->v, p->size);
+        at += 4 * p->size;
     }
     scnn_model_set_step(m, step);
+    md.weights_only = wo;
     if (meta)
         *meta = md;
     free(buf);
     return SCNN_OK;
+}
+
+scnn_status scnn_checkpoint_load(const char *path, scnn_model *m, scnn_ckpt_meta *meta)
+{
+    return load(path, m, meta, false);
+}
+
+scnn_status scnn_checkpoint_load_state(const char *path, scnn_model *m, scnn_ckpt_meta *meta)
+{
+    return load(path, m, meta, true);
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/core.h"
@@ -443,7 +444,7 @@ static scnn_status train_iteration(run *r, int k, const scnn_dataset *train,
                            slot, dir);
             goto out;
         }
-        if ((st = scnn_checkpoint_load(slot, m, NULL)) != SCNN_OK)
+        if ((st = scnn_checkpoint_load_state(slot, m, NULL)) != SCNN_OK)
             goto out;
         printf("[%d] resuming after epoch %d (best so far: epoch %d)\n", k, s.epoch, s.best_epoch);
     } else {
@@ -684,8 +685,25 @@ scnn_status scnn_train_run(const scnn_train_opts *o)
     return st;
 }
 
+/* --resume given a checkpoint file instead of a run folder: say which mistake it is. */
+static scnn_status resume_from_file(const char *path)
+{
+    scnn_model *m = NULL;
+    scnn_status st = scnn_model_create(&m, 1, &scnn_backend_naive, 0);
+    if (st == SCNN_OK && (st = scnn_checkpoint_load_state(path, m, NULL)) == SCNN_OK)
+        st = scnn_fail(SCNN_ERR_ARG,
+                       "%s is a checkpoint, not a run folder: --resume takes the folder of a "
+                       "killed run (the one holding run.conf)",
+                       path);
+    scnn_model_free(m);
+    return st;
+}
+
 scnn_status scnn_train_resume(const char *dir, const scnn_backend *backend, bool progress)
 {
+    struct stat sb;
+    if (stat(dir, &sb) == 0 && S_ISREG(sb.st_mode))
+        return resume_from_file(dir);
     run r = {0};
     scnn_status st = read_run_conf(dir, &r.o);
     if (st != SCNN_OK)

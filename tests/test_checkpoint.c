@@ -140,8 +140,8 @@ static layout decode(const uint8_t *b, size_t len)
     L.len = len;
     assert_true(len > 40);
     assert_memory_equal(b, "SCNNCKPT", 8);
-    assert_int_equal(rd32(b + 8), 1);
-    assert_int_equal(rd32(b + 12), 0);
+    assert_int_equal(rd32(b + 8), 2);
+    assert_in_range(rd32(b + 12), 0, 1); /* flags: bit 0 = weights only */
     assert_int_equal(rd64(b + 16), len);
     L.meta = 24;
     L.meta_end = 28 + rd32(b + 24);
@@ -272,7 +272,8 @@ static bool meta_equal(const scnn_ckpt_meta *a, const scnn_ckpt_meta *b)
            strcmp(a->data_sha256, b->data_sha256) == 0 && a->seed == b->seed &&
            a->epoch == b->epoch && a->iteration == b->iteration && a->step == b->step &&
            memcmp(&a->val_loss, &b->val_loss, sizeof a->val_loss) == 0 &&
-           memcmp(&a->val_acc, &b->val_acc, sizeof a->val_acc) == 0;
+           memcmp(&a->val_acc, &b->val_acc, sizeof a->val_acc) == 0 &&
+           a->weights_only == b->weights_only;
 }
 
 /* Names in dir that contain sub (e.g. ".tmp"). */
@@ -646,10 +647,10 @@ static void edit_version(uint8_t *b, const layout *L, int v)
 static void test_wrong_version(void **state)
 {
     fixture *f = *state;
-    int versions[] = {0, 2, 255, -1};
+    int versions[] = {0, 3, 255, -1};
     for (size_t i = 0; i < sizeof versions / sizeof versions[0]; i++) {
         assert_int_equal(load_edited(f, edit_version, versions[i]), SCNN_ERR_VERSION);
-        assert_non_null(strstr(scnn_last_error(), "version 1"));
+        assert_non_null(strstr(scnn_last_error(), "versions 1 and 2"));
     }
 }
 
@@ -739,7 +740,167 @@ static void test_malformed_sections(void **state)
     assert_int_equal(load_edited(f, edit_meta_len, (int)ml - 1), SCNN_ERR_FORMAT);
     assert_int_equal(load_edited(f, edit_meta_len, 0), SCNN_ERR_FORMAT);
     assert_int_equal(load_edited(f, edit_meta_len, -1), SCNN_ERR_FORMAT);
+    /* flags: a full file marked weights-only, an unknown flag */
     assert_int_equal(load_edited(f, edit_reserved, 1), SCNN_ERR_FORMAT);
+    assert_non_null(strstr(scnn_last_error(), "has Adam moments"));
+    assert_int_equal(load_edited(f, edit_reserved, 2), SCNN_ERR_FORMAT);
+    assert_int_equal(load_edited(f, edit_reserved, -1), SCNN_ERR_FORMAT);
+}
+
+/* ---- weights-only checkpoints and version 1 ------------------------------------------------ */
+
+/* a.ckpt's model saved weights-only to dir/name; its bytes in *len. */
+static uint8_t *save_weights_only(fixture *f, const char *name, char *path, size_t pathlen,
+                                  size_t *len)
+{
+    snprintf(path, pathlen, "%s/%s", f->dir, name);
+    scnn_ckpt_meta md = f->meta;
+    md.weights_only = true;
+    assert_int_equal(scnn_checkpoint_save(path, f->a, &md), SCNN_OK);
+    uint8_t *b = tu_read_file(path, len);
+    assert_non_null(b);
+    return b;
+}
+
+static void test_weights_only_layout(void **state)
+{
+    fixture *f = *state;
+    char path[600];
+    size_t len = 0;
+    uint8_t *b = save_weights_only(f, "w.ckpt", path, sizeof path, &len);
+    layout L = decode(b, len);
+    assert_int_equal(rd32(b + 12), 1);
+    /* the same metadata and table, every entry's arrays 1, the optimiser step 0 */
+    assert_int_equal(L.meta_end - L.meta, f->lay.meta_end - f->lay.meta);
+    assert_int_equal(rd64(b + L.meta_end - 8), 0);
+    size_t floats = 0;
+    for (int i = 0; i < L.count; i++) {
+        assert_int_equal(b[L.dims[i] - 1], 1);
+        floats += scnn_model_param(f->a, i)->size;
+    }
+    assert_int_equal(L.crc - L.data, 4 * floats);
+    assert_int_equal(floats, scnn_model_num_weights(f->a, true) +
+                                 scnn_model_num_weights(f->a, false));
+    /* the documented size: tensor data 4 * (493,772 + 130), 1,976,223 bytes with empty metadata */
+    assert_int_equal(L.crc - L.data, 1975608);
+    assert_int_equal(len - (L.meta_end - L.meta - 4), 1976223 - 53);
+    /* values in table order, no moments between them */
+    scnn_param *p0 = scnn_model_param(f->a, 0), *p1 = scnn_model_param(f->a, 1);
+    uint32_t w0, w1;
+    memcpy(&w0, p0->w, 4);
+    memcpy(&w1, p1->w, 4);
+    assert_int_equal(rd32(b + L.data), w0);
+    assert_int_equal(rd32(b + L.data + 4 * p0->size), w1);
+    assert_int_equal(rd32(b + L.crc), (uint32_t)crc32(0, b, (uInt)L.crc));
+    free(b);
+    unlink(path);
+}
+
+static void test_weights_only_round_trip(void **state)
+{
+    fixture *f = *state;
+    char path[600], path2[600];
+    size_t len = 0;
+    uint8_t *b = save_weights_only(f, "w.ckpt", path, sizeof path, &len);
+    scnn_model *c;
+    assert_int_equal(scnn_model_create(&c, 8, &scnn_backend_naive, 3), SCNN_OK);
+    fill_model(c, 9, 77);
+    scnn_ckpt_meta md;
+    memset(&md, 0x5a, sizeof md);
+    assert_int_equal(scnn_checkpoint_load(path, c, &md), SCNN_OK);
+    assert_true(md.weights_only);
+    scnn_ckpt_meta want = f->meta;
+    want.weights_only = true;
+    assert_true(meta_equal(&md, &want));
+    /* the values of a, the moments and the step zero */
+    assert_int_equal(scnn_model_step(c), 0);
+    for (int i = 0; i < scnn_model_param_count(c); i++) {
+        scnn_param *p = scnn_model_param(c, i), *q = scnn_model_param(f->a, i);
+        assert_memory_equal(p->w, q->w, p->size * sizeof(float));
+        for (size_t j = 0; p->m && j < p->size; j++) {
+            uint32_t um, uv;
+            memcpy(&um, &p->m[j], 4);
+            memcpy(&uv, &p->v[j], 4);
+            assert_int_equal(um | uv, 0);
+        }
+    }
+    /* saving what was loaded, weights-only again, gives the same bytes */
+    snprintf(path2, sizeof path2, "%s/w2.ckpt", f->dir);
+    assert_int_equal(scnn_checkpoint_save(path2, c, &md), SCNN_OK);
+    size_t len2 = 0;
+    uint8_t *b2 = tu_read_file(path2, &len2);
+    assert_non_null(b2);
+    assert_int_equal(len2, len);
+    assert_memory_equal(b2, b, len);
+    free(b2);
+    unlink(path2);
+    free(b);
+    unlink(path);
+    scnn_model_free(c);
+}
+
+/* Resuming needs the optimiser state: load_state refuses a weights-only file, untouched model,
+ * one line; it takes a full one. */
+static void test_weights_only_cannot_resume(void **state)
+{
+    fixture *f = *state;
+    char path[600];
+    size_t len = 0;
+    uint8_t *b = save_weights_only(f, "w.ckpt", path, sizeof path, &len);
+    assert_int_equal(scnn_checkpoint_load_state(path, f->b, NULL), SCNN_ERR_FORMAT);
+    assert_true(snap_equal(f->snap_b, f->b));
+    assert_non_null(strstr(scnn_last_error(), path));
+    assert_non_null(strstr(scnn_last_error(), "weights-only"));
+    assert_non_null(strstr(scnn_last_error(), "cannot resume"));
+    assert_null(strchr(scnn_last_error(), '\n'));
+
+    scnn_model *c;
+    assert_int_equal(scnn_model_create(&c, 8, &scnn_backend_naive, 3), SCNN_OK);
+    snapshot *sa = snap_take(f->a);
+    assert_int_equal(scnn_checkpoint_load_state(f->path, c, NULL), SCNN_OK);
+    assert_true(snap_equal(sa, c));
+    snap_free(sa);
+    scnn_model_free(c);
+
+    /* a weights-only file whose table claims moments is malformed */
+    layout L = decode(b, len);
+    b[L.dims[0] - 1] = 3;
+    fix_crc(b, len);
+    assert_int_equal(load_bytes_fails(f, "w3.ckpt", b, len), SCNN_ERR_FORMAT);
+    assert_non_null(strstr(scnn_last_error(), "weights-only"));
+    free(b);
+    unlink(path);
+}
+
+/* Version 1 files (written before weights-only existed) are version 2's full files with a
+ * reserved 0 where the flags are: they still load, to the same state. */
+static void test_version_1_loads(void **state)
+{
+    fixture *f = *state;
+    uint8_t *b = malloc(f->lay.len);
+    assert_non_null(b);
+    memcpy(b, f->bytes, f->lay.len);
+    wr32(b + 8, 1);
+    fix_crc(b, f->lay.len);
+    char path[600];
+    snprintf(path, sizeof path, "%s/v1.ckpt", f->dir);
+    tu_write_file(path, b, f->lay.len);
+    scnn_model *c;
+    assert_int_equal(scnn_model_create(&c, 8, &scnn_backend_naive, 3), SCNN_OK);
+    snapshot *sa = snap_take(f->a);
+    scnn_ckpt_meta md;
+    assert_int_equal(scnn_checkpoint_load_state(path, c, &md), SCNN_OK);
+    assert_true(snap_equal(sa, c));
+    assert_true(meta_equal(&md, &f->meta));
+    snap_free(sa);
+    scnn_model_free(c);
+    unlink(path);
+    /* in version 1 the field is reserved: a weights-only flag there is an error */
+    wr32(b + 12, 1);
+    fix_crc(b, f->lay.len);
+    assert_int_equal(load_bytes_fails(f, "v1f.ckpt", b, f->lay.len), SCNN_ERR_FORMAT);
+    assert_non_null(strstr(scnn_last_error(), "reserved"));
+    free(b);
 }
 
 /* ---- corruption: one flipped byte anywhere ----------------------------------------------- */
@@ -781,7 +942,9 @@ static void test_corruption_every_region(void **state)
         {"magic last", 7, SCNN_ERR_FORMAT},
         {"version low", 8, SCNN_ERR_VERSION},
         {"version high", 11, SCNN_ERR_VERSION},
-        {"reserved", 12, SCNN_ERR_FORMAT},
+        /* bit 0 makes a valid weights-only header, which the CRC then refuses */
+        {"flags low", 12, SCNN_OK},
+        {"flags high", 15, SCNN_ERR_FORMAT},
         {"length low", 16, SCNN_ERR_FORMAT},
         {"length high", 23, SCNN_ERR_FORMAT},
         {"metadata length", L->meta, SCNN_ERR_CHECKSUM},
@@ -934,6 +1097,10 @@ int main(void)
         cmocka_unit_test(test_wrong_version),
         cmocka_unit_test(test_wrong_shape),
         cmocka_unit_test(test_malformed_sections),
+        cmocka_unit_test(test_weights_only_layout),
+        cmocka_unit_test(test_weights_only_round_trip),
+        cmocka_unit_test(test_weights_only_cannot_resume),
+        cmocka_unit_test(test_version_1_loads),
         cmocka_unit_test(test_corruption_every_region),
         cmocka_unit_test(test_parser_with_valid_checksum),
     };

@@ -60,7 +60,7 @@ static void test_usage_errors(void **state)
         {"train --val-split 1.5", "--val-split"},
         {"train --seed -1", "--seed"},
         {"train --dataset cifar", "unknown dataset"},
-        {"eval", "--model FILE is required"},
+        {"eval --dataset cifar", "unknown dataset"},
         {"eval --model", "needs a value"},
         {"summary --bogus", "unknown option"},
     };

@@ -124,14 +124,6 @@ static int argmax(const float *p)
     return best;
 }
 
-static int count_lines(const char *s)
-{
-    int n = 0;
-    for (; *s; s++)
-        n += *s == '\n';
-    return n;
-}
-
 /* The CSV row of file (stdout of --format csv), or fails. */
 static const char *csv_row(const char *out, const char *file)
 {
@@ -182,7 +174,7 @@ static void test_matches_evaluate(void **state)
     if (rc != 0 || err[0])
         fail_msg("exit %d, stderr:\n%s", rc, err);
     assert_int_equal(strncmp(out, "file,class,name,prob\n", 21), 0);
-    assert_int_equal(count_lines(out), N_REF + 1);
+    assert_int_equal(tu_count_lines(out), N_REF + 1);
     for (int i = 0; i < N_REF; i++) {
         char f[700];
         snprintf(f, sizeof f, "%s/t%d.png", dir, i);
@@ -254,7 +246,7 @@ static void test_folder(void **state)
     tu_write_file(p, "not an image", 12);
     snprintf(args, sizeof args, "--format csv %s/", sub);
     assert_int_equal(predict(&out, &err, args), 0);
-    assert_int_equal(count_lines(out), 4);
+    assert_int_equal(tu_count_lines(out), 4);
     char *a = strstr(out, "/folder/a.png,"), *b = strstr(out, "/folder/b.png,"),
          *c = strstr(out, "/folder/c.PNG,");
     assert_non_null(a);
@@ -274,8 +266,8 @@ static void test_folder(void **state)
     snprintf(args, sizeof args, "%s %s/t0.png", sub, dir);
     assert_int_equal(predict(&out, &err, args), 1);
     assert_non_null(strstr(err, "empty: no .png files in this folder"));
-    assert_int_equal(count_lines(err), 1);
-    assert_int_equal(count_lines(out), 1);
+    assert_int_equal(tu_count_lines(err), 1);
+    assert_int_equal(tu_count_lines(out), 1);
     free(out);
     free(err);
 }
@@ -368,7 +360,7 @@ static void test_converted_images(void **state)
             fail_msg("want '%s%s' in:\n%s", notes[i][0], notes[i][1], err);
     }
     assert_null(strstr(err, "ga.png: note"));   /* opaque alpha changes nothing */
-    assert_int_equal(count_lines(err), 7);
+    assert_int_equal(tu_count_lines(err), 7);
     free(out);
     free(err);
 }
@@ -431,7 +423,7 @@ static void test_bad_images(void **state)
         char want[1024];
         snprintf(want, sizeof want, "scnn predict: error: %s/%s: %s", dir, bad[i].file,
                  bad[i].why);
-        if (rc != 1 || strncmp(err, want, strlen(want)) != 0 || count_lines(err) != 1 || o[0])
+        if (rc != 1 || strncmp(err, want, strlen(want)) != 0 || tu_count_lines(err) != 1 || o[0])
             fail_msg("%s: exit %d, stdout '%s', stderr:\n%s(want '%s')", bad[i].file, rc, o, err,
                      want);
         free(o);
@@ -456,8 +448,8 @@ static void test_bad_images(void **state)
     assert_int_equal(rc, 1);
     check_row(csv_row(out, tmp_path("t0.png")), 0, 1);
     check_row(csv_row(out, tmp_path("t1.png")), 1, 1);
-    assert_int_equal(count_lines(out), 3);
-    assert_int_equal(count_lines(err), nbad);
+    assert_int_equal(tu_count_lines(out), 3);
+    assert_int_equal(tu_count_lines(err), nbad);
     for (int i = 0; i < nbad; i++)
         assert_non_null(strstr(err, bad[i].why));
     free(out);
@@ -481,20 +473,35 @@ static void test_usage(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *out, *err;
         int rc = predict(&out, &err, cases[i].args);
-        if (rc != cases[i].rc || !strstr(err, cases[i].want) || count_lines(err) != 1)
+        if (rc != cases[i].rc || !strstr(err, cases[i].want) || tu_count_lines(err) != 1)
             fail_msg("'%s': exit %d, stderr:\n%s(want '%s')", cases[i].args, rc, err,
                      cases[i].want);
         free(out);
         free(err);
     }
-    char *out;
-    int rc = tu_run(&out, "%s predict %s/t0.png", tu_scnn(), dir);
-    assert_int_equal(rc, 2);
-    assert_non_null(strstr(out, "--model FILE is required"));
+    /* Without --model: the models of $SCNN_MODELS/<dataset> (tests/test_models.c checks the
+     * shipped ones and the error when there are none), the same output as --model gives. */
+    char *out, *want;
+    assert_int_equal(mkdir(tmp_path("models"), 0755), 0);
+    assert_int_equal(mkdir(tmp_path("models/fashion_mnist"), 0755), 0);
+    assert_int_equal(symlink(ckpt, tmp_path("models/fashion_mnist/m.ckpt")), 0);
+    int rc = tu_run(&out, "SCNN_BACKEND=naive SCNN_MODELS=%s/models %s predict %s/t0.png", dir,
+                    tu_scnn(), dir);
+    assert_int_equal(rc, 0);
+    assert_int_equal(tu_run(&want, "SCNN_BACKEND=naive %s predict --model %s %s/t0.png",
+                            tu_scnn(), ckpt, dir), 0);
+    assert_string_equal(out, want);
+    free(out);
+    free(want);
+    /* a checkpoint of another data set than --dataset asks for */
+    rc = tu_run(&out, "%s predict --model %s --dataset mnist %s/t0.png", tu_scnn(), ckpt, dir);
+    assert_int_equal(rc, 1);
+    assert_int_equal(tu_count_lines(out), 1);
+    assert_non_null(strstr(out, "is a fashion_mnist model, not a mnist one"));
     free(out);
     rc = tu_run(&out, "%s predict --model %s/t0.png %s/t0.png", tu_scnn(), dir, dir);
     assert_int_equal(rc, 1);
-    assert_int_equal(count_lines(out), 1);
+    assert_int_equal(tu_count_lines(out), 1);
     assert_non_null(strstr(out, "scnn predict: error: "));
     free(out);
     rc = tu_run(&out, "%s predict --help", tu_scnn());

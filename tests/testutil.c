@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -219,28 +220,44 @@ const char *const tu_bench_op_dirs[] = {
 };
 const int tu_bench_n_op_dirs = (int)(sizeof tu_bench_op_dirs / sizeof tu_bench_op_dirs[0]);
 
+bool tu_repo_path(const char *rel, char *out, size_t len)
+{
+    struct stat sb;
+    if (stat(rel, &sb) == 0) {
+        snprintf(out, len, "%s", rel);
+        return true;
+    }
+    /* Run from elsewhere: test binaries sit two levels below the root (build/tests). */
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return false;
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return false;
+    *slash = 0;
+    if (snprintf(out, len, "%s/../../%s", exe, rel) >= (int)len)
+        return false;
+    return stat(out, &sb) == 0;
+}
+
+int tu_count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
 void *tu_read_golden(const char *name, const char *env_var, size_t *len)
 {
     const char *env = getenv(env_var);
     if (env && *env)
         return tu_read_file(env, len);
-    char path[4200];
-    snprintf(path, sizeof path, "tests/golden/%s", name);
-    void *p = tu_read_file(path, len);
-    if (p)
-        return p;
-    /* Run from elsewhere: test binaries sit two levels below the root (build/tests). */
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0)
-        return NULL;
-    exe[n] = 0;
-    char *slash = strrchr(exe, '/');
-    if (!slash)
-        return NULL;
-    *slash = 0;
-    snprintf(path, sizeof path, "%s/../../tests/golden/%s", exe, name);
-    return tu_read_file(path, len);
+    char rel[4200], path[8400];
+    snprintf(rel, sizeof rel, "tests/golden/%s", name);
+    return tu_repo_path(rel, path, sizeof path) ? tu_read_file(path, len) : NULL;
 }
 
 /* Writes any PNG with libpng: samples as the file stores them (16-bit big-endian). */

@@ -30,6 +30,11 @@ void *tu_read_golden(const char *name, const char *env_var, size_t *len);
  * big-endian; pal/trns may be NULL). */
 void tu_write_png(const char *path, int w, int h, int depth, int ctype, const uint8_t *data,
                   const void *pal, int npal, const uint8_t *trns, int ntrns, bool interlace);
+/* A path of the repository: rel itself if it exists (make test runs in the root), else rel
+ * beside the root above the test binary (build/tests/..). False if neither exists. */
+bool tu_repo_path(const char *rel, char *out, size_t len);
+/* The number of '\n' in s. */
+int tu_count_lines(const char *s);
 /* The fetched data directory for a data set (data/idx/<name> or $SCNN_DATA/idx/<name>). */
 const char *tu_data_dir(const char *dataset);
 

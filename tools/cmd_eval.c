@@ -1,4 +1,5 @@
-/* scnn eval: a checkpoint's test loss and accuracy, confusion matrix, per-class scores. */
+/* scnn eval: a checkpoint's, or an ensemble's, test loss and accuracy, confusion matrix, per-class
+ * scores; without --model the shipped models'. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,15 +12,21 @@
 
 static void eval_help(void)
 {
-    printf("usage: %s eval --model FILE [options]\n\n"
-           "Evaluates a checkpoint on the test set: test_loss, test_acc, the confusion matrix\n"
-           "and per-class precision, recall and F1.\n\n"
-           "  --model FILE     checkpoint (for example runs/X/iter-0/best.ckpt)\n"
-           "  --dataset D      fashion_mnist or mnist (default: the checkpoint's)\n"
+    printf("usage: %s eval [--model FILE|DIR] [options]\n\n"
+           "Evaluates a checkpoint, or the ensemble of a folder of them, on the test set:\n"
+           "test_loss, test_acc, the confusion matrix and per-class precision, recall and F1.\n\n"
+           "  --model FILE     a checkpoint (for example runs/X/iter-0/best.ckpt)\n"
+           "  --model DIR      the ensemble of every *.ckpt in DIR and every DIR/*/best.ckpt\n"
+           "                   (a run folder): the mean of their probabilities; each member's\n"
+           "                   test_acc is printed too\n"
+           "                   (default: the shipped models of the data set: the first of\n"
+           "                   $SCNN_MODELS/D, models/D beside the program, %s/D)\n"
+           "  --dataset D      fashion_mnist or mnist (default: the checkpoint's, else\n"
+           "                   fashion_mnist); a checkpoint of another data set is an error\n"
            "  --data DIR       IDX folder (default: data/idx/D), or a PNG tree from\n"
            "                   'scnn extract' (its root, or ROOT/test/D)\n"
            "  --test-limit N   the first N test images only\n",
-           prog);
+           prog, models_installed_dir());
 }
 
 int cmd_eval(int argc, char **argv)
@@ -35,7 +42,7 @@ int cmd_eval(int argc, char **argv)
             return 0;
         }
         if ((v = opt_value(argc, argv, &i, "--model", &mt)), mt) {
-            if (!v)
+            if (!v || !*v)
                 return usage_error("eval", "option %s needs a value", "--model");
             model_path = v;
         } else if ((v = opt_value(argc, argv, &i, "--dataset", &mt)), mt) {
@@ -57,21 +64,21 @@ int cmd_eval(int argc, char **argv)
             return usage_error("eval", "unknown option '%s'", a);
         }
     }
-    if (!model_path)
-        return usage_error("eval", "%s", "--model FILE is required");
     const scnn_backend *be = pick_backend("eval");
     if (!be)
         return EXIT_USAGE;
-    scnn_model *m;
-    if (scnn_model_create(&m, 250, be, 0) != SCNN_OK)
-        return runtime_error("eval");
-    scnn_ckpt_meta meta;
-    if (scnn_checkpoint_load(model_path, m, &meta) != SCNN_OK) {
-        scnn_model_free(m);
-        return runtime_error("eval");
+    char shipped[4096];
+    if (!model_path) {
+        if (!default_models("eval", dataset ? dataset : "fashion_mnist", shipped,
+                            sizeof shipped))
+            return 1;
+        model_path = shipped;
     }
-    if (!dataset)
-        dataset = is_dataset(meta.dataset) ? meta.dataset : "fashion_mnist";
+    scnn_ensemble *e;
+    if (scnn_ensemble_open(&e, model_path, dataset, 250, be) != SCNN_OK)
+        return runtime_error("eval");
+    if (!(dataset = scnn_ensemble_dataset(e)))
+        dataset = "fashion_mnist";
     char dir[2048];
     if (data_dir)
         snprintf(dir, sizeof dir, "%s", data_dir);
@@ -79,23 +86,54 @@ int cmd_eval(int argc, char **argv)
         scnn_dataset_dir(dir, sizeof dir, dataset);
     scnn_dataset test = {0};
     if (scnn_dataset_load(&test, dir, dataset, "t10k") != SCNN_OK) {
-        scnn_model_free(m);
+        scnn_ensemble_free(e);
         return runtime_error("eval");
     }
     size_t n = test_limit && test_limit < test.n ? test_limit : test.n;
-    uint8_t *pred = malloc(n);
-    double loss, acc;
-    scnn_model_evaluate(m, test.images, test.labels, n, &loss, &acc, pred, NULL);
+    int k = scnn_ensemble_size(e);
+    uint8_t *pred = malloc(n ? n : 1);
+    float *probs = k > 1 ? malloc((size_t)k * (n ? n : 1) * SCNN_CLASSES * sizeof *probs) : NULL;
+    float *mean = k > 1 ? malloc((n ? n : 1) * SCNN_CLASSES * sizeof *mean) : NULL;
+    const float **members = k > 1 ? malloc((size_t)k * sizeof *members) : NULL;
+    if (!pred || (k > 1 && (!probs || !mean || !members))) {
+        free(pred), free(probs), free(mean), free(members);
+        scnn_dataset_free(&test);
+        scnn_ensemble_free(e);
+        fprintf(stderr, "%s eval: error: out of memory\n", prog);
+        return 1;
+    }
     int threads = scnn_backend_threads(be);
-    printf("model %s (dataset %s, epoch %d, seed %llu); backend %s, %d thread%s\n", model_path,
-           meta.dataset, meta.epoch, (unsigned long long)meta.seed, be->name, threads,
-           threads == 1 ? "" : "s");
+    double loss, acc;
+    if (k == 1) {
+        const scnn_ckpt_meta *meta = scnn_ensemble_meta(e, 0);
+        scnn_ensemble_member_evaluate(e, 0, test.images, test.labels, n, &loss, &acc, pred, NULL);
+        printf("model %s (dataset %s, epoch %d, seed %llu); backend %s, %d thread%s\n",
+               scnn_ensemble_path(e, 0), meta->dataset, meta->epoch,
+               (unsigned long long)meta->seed, be->name, threads, threads == 1 ? "" : "s");
+    } else {
+        printf("ensemble of %d models in %s (dataset %s, the mean of their probabilities); "
+               "backend %s, %d thread%s\n",
+               k, model_path, dataset, be->name, threads, threads == 1 ? "" : "s");
+        for (int i = 0; i < k; i++) {
+            const scnn_ckpt_meta *meta = scnn_ensemble_meta(e, i);
+            float *p = probs + (size_t)i * n * SCNN_CLASSES;
+            double li, ai;
+            scnn_ensemble_member_evaluate(e, i, test.images, test.labels, n, &li, &ai, NULL, p);
+            members[i] = p;
+            printf("  model %s (epoch %d, seed %llu): test_loss %.4f, test_acc %.4f\n",
+                   scnn_ensemble_path(e, i), meta->epoch, (unsigned long long)meta->seed, li,
+                   ai);
+        }
+        scnn_probs_mean(mean, members, k, n * SCNN_CLASSES);
+        scnn_probs_score(mean, test.labels, n, &loss, &acc, pred);
+    }
     printf("test images: %zu\ntest_loss: %.4f\ntest_acc: %.4f\n\n", n, loss, acc);
     scnn_class_report r;
     scnn_class_report_compute(&r, test.labels, pred, n);
     scnn_class_report_print(&r, scnn_class_names(dataset), stdout);
-    free(pred);
+    free(pred), free(probs), free(mean), free(members);
     scnn_dataset_free(&test);
-    scnn_model_free(m);
+    scnn_ensemble_free(e);
     return 0;
 }
+

@@ -1,5 +1,6 @@
-/* scnn predict: classify a user's own PNG images with a checkpoint. A bad image is reported on
- * one line and the others are still predicted; the exit status says whether any failed. */
+/* scnn predict: classify a user's own PNG images with a checkpoint or an ensemble (by default
+ * the shipped models). A bad image is reported on one line and the others are still predicted;
+ * the exit status says whether any failed. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -16,17 +17,22 @@
 
 static void predict_help(void)
 {
-    printf("usage: %s predict --model FILE [options] IMAGE|FOLDER...\n\n"
+    printf("usage: %s predict [--model FILE|DIR] [options] IMAGE|FOLDER...\n\n"
            "Prints the most likely class of each PNG image and its probability. A folder\n"
            "stands for every *.png in it (not recursive), sorted by name.\n\n"
-           "  --model FILE     checkpoint (for example runs/X/iter-0/best.ckpt)\n"
+           "  --model FILE     a checkpoint (for example runs/X/iter-0/best.ckpt)\n"
+           "  --model DIR      the ensemble of every *.ckpt in DIR and every DIR/*/best.ckpt\n"
+           "                   (a run folder): the mean of their probabilities\n"
+           "                   (default: the shipped models of the data set, the first of\n"
+           "                   $SCNN_MODELS/D, models/D beside the program, %s/D)\n"
            "  --top K          the K most likely classes (1..10, default 1)\n"
            "  --invert         255 - v: for dark objects on a light background (photos,\n"
            "                   scans); Fashion-MNIST images are light objects on black\n"
            "  --format F       text (default) or csv: file,class,name,prob[,class_2,name_2,\n"
            "                   prob_2,...]\n"
-           "  --dataset D      whose class names: fashion_mnist or mnist (default: the\n"
-           "                   checkpoint's)\n\n"
+           "  --dataset D      fashion_mnist or mnist: whose models and class names (default:\n"
+           "                   the checkpoint's, else fashion_mnist); a checkpoint of another\n"
+           "                   data set is an error\n\n"
            "The model sees 28x28 8-bit grayscale, as in the data sets. Other PNGs are\n"
            "converted, and a note on stderr says how, for each image: 16-bit samples are\n"
            "scaled to 8 bits, palettes and 1/2/4-bit gray expanded; colour becomes gray with\n"
@@ -38,7 +44,8 @@ static void predict_help(void)
            "Exit status: 0 all images predicted, 1 some could not be read (each says why on\n"
            "stderr; the others are still predicted), 2 a usage error.\n"
            "Environment: SCNN_BACKEND selects the kernels.\n",
-           prog, SCNN_PNG_MAX_DIM, SCNN_PNG_MAX_DIM, SCNN_PNG_MAX_FILE >> 20);
+           prog, models_installed_dir(), SCNN_PNG_MAX_DIM, SCNN_PNG_MAX_DIM,
+           SCNN_PNG_MAX_FILE >> 20);
 }
 
 typedef struct path_list {
@@ -147,15 +154,7 @@ typedef struct predict_opts {
 static void print_result(const predict_opts *o, const char *path, const float *p)
 {
     int order[SCNN_CLASSES];
-    for (int c = 0; c < SCNN_CLASSES; c++)
-        order[c] = c;
-    /* Stable by probability, ties to the lower class, as argmax does. */
-    for (int i = 1; i < SCNN_CLASSES; i++)
-        for (int j = i; j > 0 && p[order[j]] > p[order[j - 1]]; j--) {
-            int t = order[j];
-            order[j] = order[j - 1];
-            order[j - 1] = t;
-        }
+    scnn_probs_order(p, order);
     if (o->csv)
         csv_field(path);
     else
@@ -174,17 +173,18 @@ static void print_result(const predict_opts *o, const char *path, const float *p
 }
 
 /* Predicts n prepared images and prints them. */
-static void flush_chunk(scnn_model *m, const predict_opts *o, char **paths, const uint8_t *images,
-                        size_t n)
+static bool flush_chunk(scnn_ensemble *e, const predict_opts *o, char **paths,
+                        const uint8_t *images, size_t n)
 {
     if (!n)
-        return;
-    uint8_t labels[PREDICT_CHUNK] = {0};
+        return true;
     float probs[PREDICT_CHUNK * SCNN_CLASSES];
-    scnn_model_evaluate(m, images, labels, n, NULL, NULL, NULL, probs);
+    if (scnn_ensemble_probs(e, images, n, probs) != SCNN_OK)
+        return false;
     for (size_t i = 0; i < n; i++)
         print_result(o, paths[i], probs + i * SCNN_CLASSES);
     fflush(stdout);
+    return true;
 }
 
 int cmd_predict(int argc, char **argv)
@@ -243,9 +243,7 @@ int cmd_predict(int argc, char **argv)
             return rc;
         }
     }
-    if (!model_path)
-        rc = usage_error("predict", "%s", "--model FILE is required");
-    else if (args.n == 0)
+    if (args.n == 0)
         rc = usage_error("predict", "%s", "no images: give PNG files or folders of them");
     const scnn_backend *be = rc ? NULL : pick_backend("predict");
     if (!rc && !be)
@@ -255,17 +253,29 @@ int cmd_predict(int argc, char **argv)
         return rc;
     }
 
-    scnn_model *m = NULL;
-    scnn_ckpt_meta meta;
-    if (scnn_model_create(&m, PREDICT_CHUNK, be, 0) != SCNN_OK ||
-        scnn_checkpoint_load(model_path, m, &meta) != SCNN_OK) {
-        scnn_model_free(m);
+    char shipped[4096];
+    if (!model_path) {
+        if (!default_models("predict", dataset ? dataset : "fashion_mnist", shipped,
+                            sizeof shipped)) {
+            list_free(&args);
+            return 1;
+        }
+        model_path = shipped;
+    }
+    scnn_ensemble *m = NULL;
+    if (scnn_ensemble_open(&m, model_path, dataset, PREDICT_CHUNK, be) != SCNN_OK) {
         list_free(&args);
         return runtime_error("predict");
     }
-    if (!dataset)
-        dataset = is_dataset(meta.dataset) ? meta.dataset : "fashion_mnist";
+    if (!(dataset = scnn_ensemble_dataset(m)))
+        dataset = "fashion_mnist";
     o.names = scnn_class_names(dataset);
+    if (scnn_ensemble_size(m) > 1) {
+        char count[16];
+        snprintf(count, sizeof count, "%d", scnn_ensemble_size(m));
+        report("%s: note: the ensemble of its %s models (the mean of their probabilities)",
+               model_path, count);
+    }
 
     int failed = 0;
     path_list inputs = {0};
@@ -274,7 +284,7 @@ int cmd_predict(int argc, char **argv)
         ok = expand_arg(&inputs, args.v[i], &failed);
     list_free(&args);
     if (!ok) {
-        scnn_model_free(m);
+        scnn_ensemble_free(m);
         list_free(&inputs);
         fprintf(stderr, "%s predict: error: out of memory\n", prog);
         return 1;
@@ -289,7 +299,8 @@ int cmd_predict(int argc, char **argv)
     static uint8_t images[PREDICT_CHUNK * SCNN_PIXELS];
     char *paths[PREDICT_CHUNK];
     size_t pending = 0;
-    for (size_t i = 0; i < inputs.n; i++) {
+    bool flushed = true;
+    for (size_t i = 0; flushed && i < inputs.n; i++) {
         scnn_image img;
         if (scnn_png_read(&img, inputs.v[i]) != SCNN_OK) {
             report("error: %s%s", scnn_last_error(), "");
@@ -309,12 +320,14 @@ int cmd_predict(int argc, char **argv)
             report("%s: note: %s", inputs.v[i], notes);
         paths[pending++] = inputs.v[i];
         if (pending == PREDICT_CHUNK) {
-            flush_chunk(m, &o, paths, images, pending);
+            flushed = flush_chunk(m, &o, paths, images, pending);
             pending = 0;
         }
     }
-    flush_chunk(m, &o, paths, images, pending);
-    scnn_model_free(m);
+    flushed = flushed && flush_chunk(m, &o, paths, images, pending);
+    scnn_ensemble_free(m);
     list_free(&inputs);
+    if (!flushed)
+        return runtime_error("predict");
     return failed ? 1 : 0;
 }

@@ -13,9 +13,10 @@ static void main_help(void)
            "commands:\n"
            "  summary    the model's layers and parameter counts\n"
            "  train      train on a seeded split, keep the best checkpoint, evaluate on test\n"
-           "  eval       evaluate a checkpoint: loss, accuracy, confusion matrix, per-class F1\n"
+           "  eval       evaluate a checkpoint or an ensemble: loss, accuracy, confusion, F1\n"
            "  extract    write the IDX images as the seed's PNG folder layout\n"
-           "  predict    classify your own PNG images with a checkpoint\n"
+           "  predict    classify your own PNG images (default: the shipped models)\n"
+           "  export     a checkpoint as a weights-only checkpoint, for shipping\n"
            "  report     report.md and plots of a training run (curves, confusion, examples)\n"
            "  backends   the kernel backends and whether they can run here\n\n"
            "'%s <command> --help' describes each. SCNN_BACKEND selects the kernels.\n",
@@ -34,7 +35,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "--version") == 0) {
-        printf("scnn %s\n", scnn_git_rev());
+        printf("scnn %s (revision %s)\n", scnn_version(), scnn_git_rev());
         return 0;
     }
     if (strcmp(cmd, "summary") == 0)
@@ -51,8 +52,10 @@ int main(int argc, char **argv)
         return cmd_predict(argc - 1, argv + 1);
     if (strcmp(cmd, "report") == 0)
         return cmd_report(argc - 1, argv + 1);
+    if (strcmp(cmd, "export") == 0)
+        return cmd_export(argc - 1, argv + 1);
     fprintf(stderr, "%s: unknown command '%s' (commands: summary, train, eval, backends, "
-                    "extract, predict, report; see '%s --help')\n",
+                    "extract, predict, report, export; see '%s --help')\n",
             prog, cmd, prog);
     return EXIT_USAGE;
 }
