@@ -58,15 +58,10 @@ all: $(SCNN) scnn
 scnn: $(SCNN)
 	@if [ "$(BUILD)" = build ]; then ln -sf $(SCNN) scnn; fi
 
-$(BUILD)/kernels/avx2/%.o: kernels/avx2/%.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) $(SIMD_FLAGS) -c $< -o $@
-$(BUILD)/kernels/avx512/%.o: kernels/avx512/%.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) $(AVX512_FLAGS) -c $< -o $@
-$(BUILD)/kernels/omp/%.o: kernels/omp/%.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) $(SIMD_FLAGS) $(OMP_FLAGS) -c $< -o $@
+# Per-folder ISA flags, for the static objects and the shared library's PIC ones alike.
+$(BUILD)/kernels/avx2/%.o $(BUILD)/pic/kernels/avx2/%.o: ISA_FLAGS = $(SIMD_FLAGS)
+$(BUILD)/kernels/avx512/%.o $(BUILD)/pic/kernels/avx512/%.o: ISA_FLAGS = $(AVX512_FLAGS)
+$(BUILD)/kernels/omp/%.o $(BUILD)/pic/kernels/omp/%.o: ISA_FLAGS = $(SIMD_FLAGS) $(OMP_FLAGS)
 GIT_REV := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 # VERSION is the one source of the version (scnn --version, libscnn.so's name, scnn.pc).
 VERSION   := $(shell cat VERSION)
@@ -88,18 +83,12 @@ $(BUILD)/tools/models.o $(BUILD)/lib/libscnn.o $(BUILD)/pic/lib/libscnn.o: CFLAG
 PIC_OBJ := $(ALL_LIB_SRC:%.c=$(BUILD)/pic/%.o)
 SHLIB   := $(BUILD)/libscnn.so.$(VERSION)
 PIC_FLAGS := -fPIC -fvisibility=hidden
-$(BUILD)/pic/kernels/avx2/%.o: kernels/avx2/%.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) $(PIC_FLAGS) $(SIMD_FLAGS) -c $< -o $@
-$(BUILD)/pic/kernels/omp/%.o: kernels/omp/%.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) $(PIC_FLAGS) $(SIMD_FLAGS) $(OMP_FLAGS) -c $< -o $@
 $(BUILD)/pic/core/version.o: core/version.c VERSION FORCE
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) $(PIC_FLAGS) $(VERSION_FLAGS) -c $< -o $@
 $(BUILD)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) $(PIC_FLAGS) -c $< -o $@
+	$(CC) $(CFLAGS_COMMON) $(PIC_FLAGS) $(ISA_FLAGS) -c $< -o $@
 $(SHLIB): $(PIC_OBJ) lib/libscnn.map
 	$(CC) -shared -Wl,-soname,libscnn.so.$(SOVERSION) -Wl,--version-script=lib/libscnn.map \
 	  -Wl,--no-undefined $(LDFLAGS) $(PIC_OBJ) $(LDLIBS) -o $@
@@ -138,7 +127,7 @@ uninstall:
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) -c $< -o $@
+	$(CC) $(CFLAGS_COMMON) $(ISA_FLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
