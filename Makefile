@@ -23,9 +23,9 @@ ifeq ($(OPENMP),0)
   BUILD := $(BUILD)-noomp
 endif
 
-# Only the avx2 and omp kernels get -mavx2 -mfma: the choice is made at run time.
+# Only the avx2 and omp kernels get -mavx2 -mfma, only the avx512 ones (kernels/avx512 and
+# kernels/omp/omp512*) the AVX-512 flags: the choice is made at run time.
 SIMD_FLAGS := -mavx2 -mfma
-# kernels/avx512 alone gets the AVX-512 subsets (checked at run time like AVX2).
 AVX512_FLAGS := $(SIMD_FLAGS) -mavx512f -mavx512dq -mavx512bw -mavx512vl
 OMP_FLAGS  :=
 ifeq ($(OPENMP),1)
@@ -40,7 +40,8 @@ OMP_SRC := $(if $(filter 1,$(OPENMP)),$(wildcard kernels/omp/*.c))
 # The registry references these backends weakly, which does not pull them out of the archive.
 IM2COL_SRC := $(wildcard kernels/im2col/*.c)
 LDFLAGS += $(if $(IM2COL_SRC),-u scnn_backend_im2col) $(if $(AVX_SRC),-u scnn_backend_avx2) $(if $(OMP_SRC),-u scnn_backend_omp) \
-           $(if $(AVX512_SRC),-u scnn_backend_avx512) $(if $(OMP_SRC),-u scnn_backend_omp512)
+           $(if $(AVX512_SRC),-u scnn_backend_avx512 -u scnn_avx512_fma_probe) \
+           $(if $(filter kernels/omp/omp512_backend.c,$(OMP_SRC)),-u scnn_backend_omp512)
 ALL_LIB_SRC := $(LIB_SRC) $(AVX_SRC) $(AVX512_SRC) $(OMP_SRC)
 LIB_OBJ := $(ALL_LIB_SRC:%.c=$(BUILD)/%.o)
 LIB     := $(BUILD)/libscnn.a
@@ -62,6 +63,9 @@ scnn: $(SCNN)
 $(BUILD)/kernels/avx2/%.o $(BUILD)/pic/kernels/avx2/%.o: ISA_FLAGS = $(SIMD_FLAGS)
 $(BUILD)/kernels/avx512/%.o $(BUILD)/pic/kernels/avx512/%.o: ISA_FLAGS = $(AVX512_FLAGS)
 $(BUILD)/kernels/omp/%.o $(BUILD)/pic/kernels/omp/%.o: ISA_FLAGS = $(SIMD_FLAGS) $(OMP_FLAGS)
+# omp512 runs the avx512 kernels; the item scheduler needs no ISA at all.
+$(BUILD)/kernels/omp/omp512%.o $(BUILD)/pic/kernels/omp/omp512%.o: ISA_FLAGS = $(AVX512_FLAGS) $(OMP_FLAGS)
+$(BUILD)/kernels/omp/omp_pfor.o $(BUILD)/pic/kernels/omp/omp_pfor.o: ISA_FLAGS = $(OMP_FLAGS)
 GIT_REV := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 # VERSION is the one source of the version (scnn --version, libscnn.so's name, scnn.pc).
 VERSION   := $(shell cat VERSION)

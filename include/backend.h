@@ -131,5 +131,12 @@ int scnn_backend_threads(const scnn_backend *b);
 /* Picks the backend named by name (NULL, "" or "auto": the fastest available). On failure
  * returns NULL and writes a one-line message (listing the available backends) to err. */
 const scnn_backend *scnn_backend_select(const char *name, char *err, size_t errlen);
+/* Why the last successful scnn_backend_select chose its backend (one line, static storage):
+ * "NAME, named by SCNN_BACKEND", or for auto the rule and the measurement behind it. */
+const char *scnn_backend_choice(void);
+/* True when backends named a and b give bitwise identical results by construction (the same
+ * name, or the same kernels on one thread and on OpenMP threads: avx2/omp, avx512/omp512), so
+ * that a run started on one may be resumed on the other. */
+bool scnn_backend_bitwise_equal(const char *a, const char *b);
 
 #endif

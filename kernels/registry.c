@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "backend.h"
+#include "kernels/isa.h"
 
 extern const scnn_backend scnn_backend_im2col __attribute__((weak));
 extern const scnn_backend scnn_backend_avx2 __attribute__((weak));
@@ -15,21 +18,34 @@ extern const scnn_backend scnn_backend_omp __attribute__((weak));
 extern const scnn_backend scnn_backend_avx512 __attribute__((weak));
 extern const scnn_backend scnn_backend_omp512 __attribute__((weak));
 
-/* Slowest first; "auto" takes the last available one. (avx512/omp512 have only their
- * convolutions yet, so omp stays last.) */
+/* Slowest first; "auto" takes the last available one that its rule allows (zmm_pays). */
 static const scnn_backend *registered(int i)
 {
     switch (i) {
     case 0: return &scnn_backend_naive;
     case 1: return &scnn_backend_im2col;
     case 2: return &scnn_backend_avx2;
-    case 3: return &scnn_backend_avx512;
-    case 4: return &scnn_backend_omp512;
-    case 5: return &scnn_backend_omp;
+    case 3: return &scnn_backend_omp;
+    case 4: return &scnn_backend_avx512;
+    case 5: return &scnn_backend_omp512;
     }
     return NULL;
 }
 #define N_SLOTS 6
+
+bool scnn_isa_hidden(const char *isa)
+{
+    const char *list = getenv("SCNN_HIDE_ISA");
+    const size_t n = strlen(isa);
+    for (const char *p = list; p && *p;) {
+        const char *end = strchr(p, ',');
+        const size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && strncmp(p, isa, n) == 0)
+            return true;
+        p = end ? end + 1 : p + len;
+    }
+    return false;
+}
 
 int scnn_backend_count(void)
 {
@@ -70,6 +86,38 @@ int scnn_backend_threads(const scnn_backend *b)
     return b->threads ? b->threads() : 1;
 }
 
+/* kernels/avx512/avx512_probe.c, where built (called only where avx512 can run) */
+extern void scnn_avx512_fma_probe(double *zmm_gflops, double *ymm_gflops) __attribute__((weak));
+
+static char choice[320];
+
+const char *scnn_backend_choice(void)
+{
+    return choice;
+}
+
+static bool is_avx512_rung(const scnn_backend *b)
+{
+    return b == &scnn_backend_avx512 || b == &scnn_backend_omp512;
+}
+
+/* auto's rule between the AVX-512 and AVX2 rungs: the AVX-512 kernels unless this core's zmm
+ * FMA rate is clearly below its ymm rate (ratio < 0.75). The "Zen 4 kind" runs zmm at the ymm
+ * rate (ratio 1: AVX-512 still wins by its 32 registers and masked tails), the "Zen 5 kind"
+ * and recent Xeons at twice it. Probed once per process, a few milliseconds. */
+static bool zmm_pays(char *why, size_t len)
+{
+    static int known = -1;
+    static double z, y;
+    if (known < 0) {
+        scnn_avx512_fma_probe(&z, &y);
+        known = z >= 0.75 * y;
+    }
+    snprintf(why, len, "zmm FMA %.0f GFLOP/s vs ymm %.0f on one core (%.2fx; AVX-512 unless < 0.75x)",
+             z, y, y > 0 ? z / y : 0.0);
+    return known;
+}
+
 const scnn_backend *scnn_backend_select(const char *name, char *err, size_t errlen)
 {
     char list[256] = "";
@@ -82,11 +130,32 @@ const scnn_backend *scnn_backend_select(const char *name, char *err, size_t errl
         }
     }
     if (!name || !*name || strcmp(name, "auto") == 0) {
+        /* the fastest available: the last in registered order (slowest first), the AVX-512
+         * rungs only where their FMA rate pays (zmm_pays) */
+        char rate[200] = "";
+        const char *why512 = NULL;
         for (int i = scnn_backend_count() - 1; i >= 0; i--) {
             const char *why;
-            if (scnn_backend_available(scnn_backend_at(i), &why))
-                return scnn_backend_at(i);
+            const scnn_backend *b = scnn_backend_at(i);
+            if (!scnn_backend_available(b, &why)) {
+                if (is_avx512_rung(b) && !why512)
+                    why512 = why;
+                continue;
+            }
+            if (is_avx512_rung(b) && scnn_avx512_fma_probe && !zmm_pays(rate, sizeof rate)) {
+                why512 = rate;
+                continue;
+            }
+            if (is_avx512_rung(b))
+                snprintf(choice, sizeof choice, "auto: %s, AVX-512 F/DQ/BW/VL present, %s", b->name,
+                         rate);
+            else if (why512)
+                snprintf(choice, sizeof choice, "auto: %s, not avx512: %s", b->name, why512);
+            else
+                snprintf(choice, sizeof choice, "auto: %s, the fastest built here", b->name);
+            return b;
         }
+        snprintf(choice, sizeof choice, "auto: naive, nothing faster runs here");
         return &scnn_backend_naive; /* naive is always available */
     }
     const scnn_backend *b = scnn_backend_find(name);
@@ -101,7 +170,22 @@ const scnn_backend *scnn_backend_select(const char *name, char *err, size_t errl
                  list);
         return NULL;
     }
+    snprintf(choice, sizeof choice, "%s, named by SCNN_BACKEND", b->name);
     return b;
+}
+
+/* Each family: the same kernels and item split, serial and threaded (tests/test_avx2_omp.c and
+ * tests/test_avx512.c compare their bits). */
+bool scnn_backend_bitwise_equal(const char *a, const char *b)
+{
+    static const char *const families[][2] = {{"avx2", "omp"}, {"avx512", "omp512"}};
+    if (strcmp(a, b) == 0)
+        return true;
+    for (size_t i = 0; i < sizeof families / sizeof families[0]; i++)
+        if ((strcmp(a, families[i][0]) == 0 && strcmp(b, families[i][1]) == 0) ||
+            (strcmp(a, families[i][1]) == 0 && strcmp(b, families[i][0]) == 0))
+            return true;
+    return false;
 }
 
 /* The op pointers of the table, by name, for the fallback and its report. */

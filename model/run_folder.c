@@ -78,10 +78,11 @@ scnn_status scnn_run_conf_write(const char *dir, const scnn_train_opts *o)
                      "# scnn train options; 'scnn train --resume %s' continues this run\n"
                      "dataset=%s\ndata_dir=%s\nepochs=%d\nbatch=%d\nlimit=%zu\ntest_limit=%zu\n"
                      "val_split=%.17g\nseed=%llu\niterations=%d\naugment=%d\nprotocol=%s\n"
-                     "select=%s\npatience=%d\nbackend=%s\n",
+                     "select=%s\npatience=%d\nbackend=%s\nbackend_choice=%s\n",
                      dir, o->dataset, o->data_dir ? o->data_dir : "", o->epochs, o->batch, o->limit,
                      o->test_limit, o->val_split, (unsigned long long)o->seed, o->iterations,
-                     o->augment, o->protocol, o->select, o->patience, o->backend->name);
+                     o->augment, o->protocol, o->select, o->patience, o->backend->name,
+                     scnn_backend_choice());
     if (n < 0 || (size_t)n >= sizeof text)
         return scnn_fail(SCNN_ERR_ARG, "%s: the options do not fit", path);
     return scnn_write_atomic(path, text, (size_t)n);

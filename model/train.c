@@ -606,9 +606,10 @@ static scnn_status run_all(run *r)
     if ((st = scnn_mkdirs(o->out_dir)) != SCNN_OK || (st = scnn_run_conf_write(o->out_dir, o)) != SCNN_OK)
         return st;
 
-    printf("backend %s, %d thread%s; %s, protocol %s, %d iteration%s of %d epochs, batch %d, "
-           "augment x%d, seed %llu; writing %s\n",
-           r->backend_name, r->threads, r->threads == 1 ? "" : "s", o->dataset, o->protocol,
+    printf("backend %s, %d thread%s (%s); %s, protocol %s, %d iteration%s of %d epochs, "
+           "batch %d, augment x%d, seed %llu; writing %s\n",
+           r->backend_name, r->threads, r->threads == 1 ? "" : "s", scnn_backend_choice(),
+           o->dataset, o->protocol,
            o->iterations, o->iterations == 1 ? "" : "s", o->epochs, o->batch, o->augment,
            (unsigned long long)o->seed, o->out_dir);
     fflush(stdout);
@@ -710,10 +711,11 @@ scnn_status scnn_train_resume(const char *dir, const scnn_backend *backend, bool
         return st;
     r.o.backend = backend;
     r.o.progress = progress;
-    if (strcmp(conf.backend, backend->name) != 0)
-        fprintf(stderr, "warning: %s was trained with backend %s, continuing with %s: results "
-                        "will not be byte-identical to an uninterrupted run\n",
-                dir, conf.backend, backend->name);
+    if (!scnn_backend_bitwise_equal(conf.backend, backend->name))
+        return scnn_fail(SCNN_ERR_BACKEND,
+                         "%s was trained with backend %s, not %s; resume it with "
+                         "SCNN_BACKEND=%s (or a backend bitwise equal to it)",
+                         dir, conf.backend, backend->name, conf.backend);
     st = run_all(&r);
     run_free(&r);
     return st;

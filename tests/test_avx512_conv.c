@@ -92,7 +92,7 @@ static void test_thread_independence(void **state)
 {
     (void)state;
     const char *why;
-    if (!scnn_avx512_conv_cpu_ok(&why))
+    if (!scnn_avx512_cpu_ok(&why))
         skip(); /* no AVX-512 here: nothing of this file can run */
     const scnn_backend *omp512 = scnn_backend_find("omp512");
     const scnn_conv2d cases[] = {
@@ -153,7 +153,7 @@ static void test_streamed_forward(void **state)
 {
     (void)state;
     const char *why;
-    if (!scnn_avx512_conv_cpu_ok(&why))
+    if (!scnn_avx512_cpu_ok(&why))
         skip();
     const scnn_conv2d d = scnn_conv2d_make(90, 28, 28, 1, 64, 4, 4, true, true);
     const size_t nx = (size_t)d.n * d.h * d.w, ny = (size_t)d.n * d.p * d.q * d.k;

@@ -38,5 +38,6 @@ int cmd_backends(int argc, char **argv)
         if (ok)
             printf("         threads: %d\n", scnn_backend_threads(b));
     }
+    printf("%s\n", scnn_backend_choice());
     return 0;
 }

@@ -39,7 +39,7 @@ static void train_help(void)
            "  --no-report      do not write DIR/report/ (scnn report) at the end\n"
            "  --resume DIR     continue a killed run in DIR with its saved options (byte-\n"
            "                   identical to an uninterrupted run on the same backend)\n\n"
-           "Environment: SCNN_BACKEND=naive|im2col|avx2|omp|auto selects the kernels;\n"
+           "Environment: SCNN_BACKEND=naive|im2col|avx2|omp|avx512|omp512|auto selects the kernels;\n"
            "OMP_NUM_THREADS the threads of the omp backend.\n",
            prog);
 }
@@ -156,8 +156,10 @@ int cmd_train(int argc, char **argv)
     if (!(o.backend = pick_backend("train")))
         return EXIT_USAGE;
     if (resume) {
-        if (scnn_train_resume(resume, o.backend, isatty(STDOUT_FILENO)) != SCNN_OK)
-            return runtime_error("train");
+        const scnn_status st = scnn_train_resume(resume, o.backend, isatty(STDOUT_FILENO));
+        if (st != SCNN_OK) /* another backend than the run's is a usage error */
+            return st == SCNN_ERR_BACKEND ? (runtime_error("train"), EXIT_USAGE)
+                                          : runtime_error("train");
         report_after_training(resume);
         return 0;
     }

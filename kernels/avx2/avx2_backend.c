@@ -1,6 +1,7 @@
 /* The avx2 backend: AVX2+FMA register-blocked kernels on one thread. The ops are written once
  * over item ranges (avx2_kernels.h); here they run serially, in kernels/omp on OpenMP threads. */
 #include "kernels/avx2/avx2_kernels.h"
+#include "kernels/isa.h"
 
 void scnn_avx2_pfor_serial(long items, long grain, scnn_avx2_body body, void *ctx)
 {
@@ -72,6 +73,11 @@ bool scnn_avx2_cpu_ok(const char **why_not)
     if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
         if (why_not)
             *why_not = "this CPU lacks AVX2 or FMA";
+        return false;
+    }
+    if (scnn_isa_hidden("avx2")) {
+        if (why_not)
+            *why_not = "AVX2 hidden by SCNN_HIDE_ISA";
         return false;
     }
     return true;

@@ -1,30 +1,49 @@
-/* The avx512 backend: AVX-512 kernels on one thread. For now only the convolutions
- * (avx512_conv.c); every other op falls back to naive until the rest of the backend lands. */
+/* The avx512 backend: AVX-512 kernels on one thread (kernels/avx512/avx512_kernels.h and the
+ * convolutions of kernels/avx512/avx512_conv.h); the same functions run on OpenMP threads in
+ * kernels/omp/omp512_backend.c. */
 #include "kernels/avx512/avx512_conv.h"
+#include "kernels/avx512/avx512_kernels.h"
+#include "kernels/isa.h"
 
-/* AVX-512 F, DQ, BW and VL (the flags this folder is compiled with), and AVX2/FMA. */
-bool scnn_avx512_conv_cpu_ok(const char **why_not)
+bool scnn_avx512_cpu_ok(const char **why_not)
 {
     if (why_not)
         *why_not = "";
-    __builtin_cpu_init();
     if (!scnn_avx2_cpu_ok(why_not))
         return false;
+    if (scnn_isa_hidden("avx512")) {
+        if (why_not)
+            *why_not = "AVX-512 hidden by SCNN_HIDE_ISA";
+        return false;
+    }
+    __builtin_cpu_init();
+    /* __builtin_cpu_supports also checks that the OS saves the zmm and mask registers */
     if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512dq") ||
         !__builtin_cpu_supports("avx512bw") || !__builtin_cpu_supports("avx512vl")) {
         if (why_not)
-            *why_not = "this CPU lacks AVX-512 F, DQ, BW or VL";
+            *why_not = "this CPU (or OS) lacks AVX-512 F/DQ/BW/VL";
         return false;
     }
     return true;
 }
 
+static size_t avx512_conv2d_workspace(const scnn_conv2d *d)
+{
+    return scnn_avx512_conv2d_workspace_for(d, 1);
+}
+
+#define PF scnn_avx2_pfor_serial
+#define GEMM_MC(m, n) 0
+#define CONV_FWD scnn_avx512_conv2d_forward_with
+#define CONV_BWD_DATA scnn_avx512_conv2d_backward_data_with
+#define CONV_BWD_FILTER scnn_avx512_conv2d_backward_filter_with
+#include "kernels/avx512/avx512_ops.inc"
+
 const scnn_backend scnn_backend_avx512 = {
     .name = "avx512",
-    .description = "AVX-512 register-blocked implicit-GEMM convolutions, one thread",
-    .available = scnn_avx512_conv_cpu_ok,
-    .conv2d_workspace = scnn_avx512_conv2d_workspace,
-    .conv2d_forward = scnn_avx512_conv2d_forward,
-    .conv2d_backward_data = scnn_avx512_conv2d_backward_data,
-    .conv2d_backward_filter = scnn_avx512_conv2d_backward_filter,
+    .description = "AVX-512 kernels (6x64 convolution and 12x32 GEMM tiles, masked tails), one "
+                   "thread",
+    .available = scnn_avx512_cpu_ok,
+    .conv2d_workspace = avx512_conv2d_workspace,
+    SCNN_AVX512_OPS,
 };

@@ -22,8 +22,9 @@ void scnn_avx512_conv2d_backward_filter_with(scnn_avx2_pfor pf, const scnn_conv2
                                              const float *x, const float *dy, float *dw,
                                              float *db, void *ws);
 
-/* True when this CPU has AVX-512 F, DQ, BW and VL (and AVX2/FMA); else *why_not says why. */
-bool scnn_avx512_conv_cpu_ok(const char **why_not);
+/* True when this CPU has AVX-512 F, DQ, BW and VL (and AVX2/FMA); else *why_not says why
+ * (kernels/avx512/avx512_backend.c; also declared in avx512_kernels.h). */
+bool scnn_avx512_cpu_ok(const char **why_not);
 
 /* One thread, the backend table's signatures (include/backend.h). */
 size_t scnn_avx512_conv2d_workspace(const scnn_conv2d *d);

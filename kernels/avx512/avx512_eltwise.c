@@ -1,0 +1,676 @@
+/* AVX-512 element-wise ops: bias+ReLU, column sums, ReLU backward, dropout mul, max-pool, batch
+ * norm, softmax cross-entropy, Adam, dropout masks. Split into items as the avx2 ones
+ * (kernels/avx2/avx2_eltwise.c); every tail is a masked vector step, never a scalar loop. Sums
+ * over rows run in double, in a fixed order or over a fixed number of chunks, so no result
+ * depends on the split. */
+#include <math.h>
+#include <string.h>
+
+#include "kernels/avx512/avx512_kernels.h"
+#include "scnn.h"
+
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MASK scnn_avx512_mask
+
+/* Elements per thread worth starting one for memory-bound ops. */
+#define GRAIN_ELEMS 32768
+#define FLAT_BLOCK 4096 /* elements per item of the flat ops; a multiple of 32 */
+
+/* 8 floats (masked) -> 8 doubles */
+static inline __m512d load_pd(__mmask8 k, const float *p)
+{
+    return _mm512_cvtps_pd(_mm256_maskz_loadu_ps(k, p));
+}
+
+static inline __mmask8 mask8(long n)
+{
+    return n >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n > 0 ? n : 0)) - 1u);
+}
+
+/* ---- bias + activation -------------------------------------------------------------------- */
+
+typedef struct rows_args {
+    int rows, cols;
+    float *y;
+    const float *bias, *dy;
+    bool relu;
+} rows_args;
+
+/* y [rows,cols] += bias [cols], then ReLU */
+static void bias_act_body(void *ctx, long first, long last, int slot)
+{
+    (void)slot;
+    const rows_args *r = ctx;
+    const int cols = r->cols;
+    const __m512 z = _mm512_setzero_ps();
+    for (long i = first; i < last; i++) {
+        float *row = r->y + (size_t)i * cols;
+        for (int j = 0; j < cols; j += 16) {
+            const __mmask16 k = MASK(cols - j);
+            __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(k, row + j),
+                                     _mm512_maskz_loadu_ps(k, r->bias + j));
+            if (r->relu)
+                v = _mm512_max_ps(z, v); /* max(0, NaN) is NaN, as the reference keeps it */
+            _mm512_mask_storeu_ps(row + j, k, v);
+        }
+    }
+}
+
+void scnn_avx512_bias_act_with(scnn_avx2_pfor pf, int rows, int cols, float *y,
+                               const float *bias, bool relu)
+{
+    rows_args r = {.rows = rows, .cols = cols, .y = y, .bias = bias, .relu = relu};
+    pf(rows, GRAIN_ELEMS / (cols > 0 ? cols : 1) + 1, bias_act_body, &r);
+}
+
+/* db [cols] = column sums of dy [rows,cols] in double, row by row (the reference's order);
+ * items are blocks of 16 columns */
+static void colsum_body(void *ctx, long first, long last, int slot)
+{
+    (void)slot;
+    const rows_args *r = ctx;
+    const int cols = r->cols;
+    for (long blk = first; blk < last; blk++) {
+        const int j0 = (int)blk * 16;
+        const __mmask8 k0 = mask8(cols - j0), k1 = mask8(cols - j0 - 8);
+        __m512d s0 = _mm512_setzero_pd(), s1 = s0;
+        for (size_t i = 0; i < (size_t)r->rows; i++) {
+            const float *row = r->dy + i * cols + j0;
+            s0 = _mm512_add_pd(s0, load_pd(k0, row));
+            s1 = _mm512_add_pd(s1, load_pd(k1, row + 8));
+        }
+        _mm256_mask_storeu_ps(r->y + j0, k0, _mm512_cvtpd_ps(s0));
+        _mm256_mask_storeu_ps(r->y + j0 + 8, k1, _mm512_cvtpd_ps(s1));
+    }
+}
+
+void scnn_avx512_bias_grad_with(scnn_avx2_pfor pf, int rows, int cols, const float *dy,
+                                float *db)
+{
+    rows_args r = {.rows = rows, .cols = cols, .dy = dy, .y = db};
+    pf((cols + 15) / 16, (long)GRAIN_ELEMS / 16 / (rows > 0 ? rows : 1) + 1, colsum_body, &r);
+}
+
+/* ---- ReLU backward and the dropout product ------------------------------------------------------ */
+
+typedef struct flat_args {
+    size_t count;
+    const float *x, *mask;
+    float *y;
+} flat_args;
+
+static void relu_backward_body(void *ctx, long first, long last, int slot)
+{
+    (void)slot;
+    const flat_args *f = ctx;
+    const size_t end = MIN((size_t)last * FLAT_BLOCK, f->count);
+    for (size_t i = (size_t)first * FLAT_BLOCK; i < end; i += 16) {
+        const __mmask16 k = MASK((long)(end - i));
+        const __mmask16 keep =
+            _mm512_mask_cmp_ps_mask(k, _mm512_maskz_loadu_ps(k, f->x + i), _mm512_setzero_ps(),
+                                    _CMP_GT_OQ);
+        /* the kept lanes are left as they are; the others (in range) become 0 */
+        _mm512_mask_storeu_ps(f->y + i, k & ~keep, _mm512_setzero_ps());
+    }
+}
+
+void scnn_avx512_relu_backward_with(scnn_avx2_pfor pf, size_t count, const float *y, float *dy)
+{
+    flat_args f = {.count = count, .x = y, .y = dy};
+    pf((long)((count + FLAT_BLOCK - 1) / FLAT_BLOCK), GRAIN_ELEMS / FLAT_BLOCK, relu_backward_body,
+       &f);
+}
+
+static void mul_body(void *ctx, long first, long last, int slot)
+{
+    (void)slot;
+    const flat_args *f = ctx;
+    const size_t end = MIN((size_t)last * FLAT_BLOCK, f->count);
+    for (size_t i = (size_t)first * FLAT_BLOCK; i < end; i += 16) {
+        const __mmask16 k = MASK((long)(end - i));
+        _mm512_mask_storeu_ps(f->y + i, k,
+                              _mm512_mul_ps(_mm512_maskz_loadu_ps(k, f->x + i),
+                                            _mm512_maskz_loadu_ps(k, f->mask + i)));
+    }
+}
+
+void scnn_avx512_mul_with(scnn_avx2_pfor pf, size_t count, const float *x, const float *mask,
+                          float *y)
+{
+    flat_args f = {.count = count, .x = x, .mask = mask, .y = y};
+    pf((long)((count + FLAT_BLOCK - 1) / FLAT_BLOCK), GRAIN_ELEMS / FLAT_BLOCK, mul_body, &f);
+}
+
+/* ---- max-pool 2x2 stride 2 ---------------------------------------------------------------------- */
+
+typedef struct pool_args {
+    int n, h, w, c;
+    const float *x;
+    float *y;
+    uint8_t *idx;
+    const uint8_t *cidx;
+} pool_args;
+
+/* x [n,h,w,c] -> y, idx [n,h/2,w/2,c]; items are output rows (image, oy) */
+static void maxpool_forward_body(void *ctx, long first, long last, int slot)
+{
+    (void)slot;
+    const pool_args *a = ctx;
+    const int h = a->h, w = a->w, c = a->c, ph = h / 2, pw = w / 2;
+    for (long r = first; r < last; r++) {
+        const int b = (int)(r / ph), oy = (int)(r % ph);
+        for (int ox = 0; ox < pw; ox++) {
+            const float *x0 = a->x + (((size_t)b * h + 2 * oy) * w + 2 * ox) * c;
+            const float *xs[3] = {x0 + c, x0 + (size_t)w * c, x0 + (size_t)w * c + c};
+            const size_t o = (((size_t)b * ph + oy) * pw + ox) * c;
+            for (int ch = 0; ch < c; ch += 16) {
+                const __mmask16 k = MASK(c - ch);
+                __m512 best = _mm512_maskz_loadu_ps(k, x0 + ch);
+                __m512i arg = _mm512_setzero_si512();
+                for (int t = 0; t < 3; t++) {
+                    const __m512 v = _mm512_maskz_loadu_ps(k, xs[t] + ch);
+                    /* strictly greater: the first maximum wins ties, NaN never wins */
+                    const __mmask16 gt = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ);
+                    best = _mm512_mask_mov_ps(best, gt, v);
+                    arg = _mm512_mask_mov_epi32(arg, gt, _mm512_set1_epi32(t + 1));
+                }
+                _mm512_mask_storeu_ps(a->y + o + ch, k, best);
+                _mm512_mask_cvtepi32_storeu_epi8(a->idx + o + ch, k, arg);
+            }
+        }
+    }
+}
+
+void scnn_avx512_maxpool_forward_with(scnn_avx2_pfor pf, int n, int h, int w, int c,
+                                      const float *x, float *y, uint8_t *idx)
+{
+    pool_args a = {.n = n, .h = h, .w = w, .c = c, .x = x, .y = y, .idx = idx};
+    const long row = (long)(w / 2) * c * 4 + 1;
+    pf((long)n * (h / 2), GRAIN_ELEMS / row + 1, maxpool_forward_body, &a);
+}
+
+/* dy, idx [n,h/2,w/2,c] -> dx [n,h,w,c]; items are input row pairs (image, oy), the last item
+ * of an image with odd h also clears its dropped row */
+static void maxpool_backward_body(void *ctx, long first, long last, int slot)
+{
+    (void)slot;
+    const pool_args *a = ctx;
+    const int h = a->h, w = a->w, c = a->c, ph = h / 2, pw = w / 2;
+    const size_t rowlen = (size_t)w * c;
+    for (long r = first; r < last; r++) {
+        const int b = (int)(r / ph), oy = (int)(r % ph);
+        float *d0 = a->y + ((size_t)b * h + 2 * oy) * rowlen, *d1 = d0 + rowlen;
+        for (int ox = 0; ox < pw; ox++) {
+            const size_t o = (((size_t)b * ph + oy) * pw + ox) * c;
+            const float *g = a->x + o;
+            const uint8_t *ix = a->cidx + o;
+            float *p[4] = {d0 + (size_t)2 * ox * c, d0 + (size_t)(2 * ox + 1) * c,
+                           d1 + (size_t)2 * ox * c, d1 + (size_t)(2 * ox + 1) * c};
+            for (int ch = 0; ch < c; ch += 16) {
+                const __mmask16 k = MASK(c - ch);
+                const __m512i iv = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(k, ix + ch));
+                const __m512 gv = _mm512_maskz_loadu_ps(k, g + ch);
+                for (int t = 0; t < 4; t++) {
+                    const __mmask16 hit = _mm512_cmpeq_epi32_mask(iv, _mm512_set1_epi32(t));
+                    _mm512_mask_storeu_ps(p[t] + ch, k, _mm512_maskz_mov_ps(hit, gv));
+                }
+            }
+        }
+        if (w & 1) {
+            memset(d0 + (size_t)(w - 1) * c, 0, sizeof *d0 * (size_t)c);
+            memset(d1 + (size_t)(w - 1) * c, 0, sizeof *d1 * (size_t)c);
+        }
+        if ((h & 1) && oy == ph - 1)
+            memset(d1 + rowlen, 0, sizeof *d1 * rowlen);
+    }
+}
+
+void scnn_avx512_maxpool_backward_with(scnn_avx2_pfor pf, int n, int h, int w, int c,
+                                       const float *dy, const uint8_t *idx, float *dx)
+{
+    if (h / 2 == 0) { /* nothing is routed anywhere */
+        memset(dx, 0, sizeof *dx * (size_t)n * h * w * c);
+        return;
+    }
+    pool_args a = {.n = n, .h = h, .w = w, .c = c, .x = dy, .y = dx, .cidx = idx};
+    const long row = (long)w * c * 2 + 1;
+    pf((long)n * (h / 2), GRAIN_ELEMS / row + 1, maxpool_backward_body, &a);
+}
+
+/* ---- batch norm --------------------------------------------------------------------------------- */
+
+#define NCH SCNN_AVX2_BN_CHUNKS /* fixed row chunks of the reductions */
+#define CB SCNN_AVX2_BN_CBLOCK  /* channels per pass */
+
+/* Sums over the rows of chunk ch for channels [c0, c0+cn): mode 0 sum x; mode 1 sum
+ * (x-mean)^2; mode 2 sum dy (into s1) and sum dy*(x-mean)*invstd (into s2). */
+typedef struct bn_args {
+    int mode, m, c, c0, cn;
+    const float *x, *dy;
+    const double *mean, *invstd; /* [cn] */
+    double s1[NCH][CB], s2[NCH][CB];
+    /* element-wise passes: channels [c0, c0+cn) */
+    const float *scale, *shift, *ca, *cb, *ce; /* [cn] */
+    float *y;
+} bn_args;
+
+static void bn_chunk_rows(int m, int ch, size_t *r0, size_t *r1)
+{
+    const size_t per = ((size_t)m + NCH - 1) / NCH;
+    *r0 = MIN((size_t)ch * per, (size_t)m);
+    *r1 = MIN(*r0 + per, (size_t)m);
+}
+
+/* One step of the sums: 8 values (masked) of x and dy; mean/invstd per lane. */
+static inline void bn_acc(int mode, __m512d xv, __m512d gv, __m512d mu, __m512d is, __m512d *p,
+                          __m512d *q)
+{
+    if (mode == 0) {
+        *p = _mm512_add_pd(*p, xv);
+    } else if (mode == 1) {
+        const __m512d e = _mm512_sub_pd(xv, mu);
+        *p = _mm512_add_pd(*p, _mm512_mul_pd(e, e));
+    } else {
+        *p = _mm512_add_pd(*p, gv);
+        *q = _mm512_add_pd(*q, _mm512_mul_pd(gv, _mm512_mul_pd(_mm512_sub_pd(xv, mu), is)));
+    }
+}
+
+static void bn_sums_body(void *ctx, long first, long last, int slot)
+{
+    (void)slot;
+    bn_args *a = ctx;
+    const int mode = a->mode;
+    for (long ch = first; ch < last; ch++) {
+        size_t r0, r1;
+        bn_chunk_rows(a->m, (int)ch, &r0, &r1);
+        double *s1 = a->s1[ch], *s2 = a->s2[ch];
+        if (a->c == 1) { /* one channel: vectorise along the rows, 8 lanes summed in order */
+            const __m512d mu = _mm512_set1_pd(a->mean ? a->mean[0] : 0.0),
+                          is = _mm512_set1_pd(a->invstd ? a->invstd[0] : 0.0);
+            __m512d p = _mm512_setzero_pd(), q = p;
+            for (size_t r = r0; r < r1; r += 8) {
+                const __mmask8 k = mask8((long)(r1 - r));
+                const __m512d xv = load_pd(k, a->x + r);
+                const __m512d gv = mode == 2 ? load_pd(k, a->dy + r) : xv;
+                __m512d np = p, nq = q;
+                bn_acc(mode, xv, gv, mu, is, &np, &nq);
+                p = _mm512_mask_mov_pd(p, k, np); /* lanes past the end add nothing */
+                q = _mm512_mask_mov_pd(q, k, nq);
+            }
+            double t[8];
+            _mm512_storeu_pd(t, p);
+            s1[0] = ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]));
+            _mm512_storeu_pd(t, q);
+            s2[0] = ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]));
+            continue;
+        }
+        /* 8 channels at a time, rows in order (each channel's sum is sequential) */
+        for (int j = 0; j < a->cn; j += 8) {
+            const __mmask8 k = mask8(a->cn - j);
+            const __m512d mu = a->mean ? _mm512_maskz_loadu_pd(k, a->mean + j) : _mm512_setzero_pd();
+            const __m512d is =
+                a->invstd ? _mm512_maskz_loadu_pd(k, a->invstd + j) : _mm512_setzero_pd();
+            __m512d p = _mm512_setzero_pd(), q = p;
+            for (size_t r = r0; r < r1; r++) {
+                const size_t o = r * a->c + a->c0 + j;
+                const __m512d xv = load_pd(k, a->x + o);
+                bn_acc(mode, xv, mode == 2 ? load_pd(k, a->dy + o) : xv, mu, is, &p, &q);
+            }
+            _mm512_mask_storeu_pd(s1 + j, k, p);
+            _mm512_mask_storeu_pd(s2 + j, k, q);
+        }
+    }
+}
+
+/* Per-channel sums (mode as above) of channels [c0, c0+cn) over all rows, chunk by chunk in
+ * order. */
+static void bn_sums(scnn_avx2_pfor pf, bn_args *a, int mode, double *t1, double *t2)
+{
+    a->mode = mode;
+    const long grain = (long)(GRAIN_ELEMS / NCH) / ((long)a->m * a->cn / NCH + 1) + 1;
+    pf(NCH, grain, bn_sums_body, a);
+    for (int j = 0; j < a->cn; j++) {
+        double u = 0, v = 0;
+        for (int ch = 0; ch < NCH; ch++) {
+            u += a->s1[ch][j];
+            v += a->s2[ch][j];
+        }
+        t1[j] = u;
+        if (t2)
+            t2[j] = v;
+    }
+}
+
+/* y = x*scale + shift (mode 0) or dx = (ca*dy + cb*x) + ce (mode 1) on channels [c0, c0+cn),
+ * items are blocks of BN_ROWS rows */
+#define BN_ROWS 1024
+static void bn_rows_body(void *ctx, long first, long last, int slot)
+{
+    (void)slot;
+    const bn_args *a = ctx;
+    const int c = a->c, cn = a->cn;
+    const size_t r1 = MIN((size_t)last * BN_ROWS, (size_t)a->m);
+    const bool bwd = a->mode == 1;
+    if (c == 1) { /* flat */
+        const __m512 s = _mm512_set1_ps(bwd ? a->ca[0] : a->scale[0]),
+                     t = _mm512_set1_ps(bwd ? a->cb[0] : a->shift[0]),
+                     e = _mm512_set1_ps(bwd ? a->ce[0] : 0.0f);
+        for (size_t i = (size_t)first * BN_ROWS; i < r1; i += 16) {
+            const __mmask16 k = MASK((long)(r1 - i));
+            const __m512 xv = _mm512_maskz_loadu_ps(k, a->x + i);
+            const __m512 v =
+                bwd ? _mm512_add_ps(_mm512_add_ps(_mm512_mul_ps(s, _mm512_maskz_loadu_ps(k, a->dy + i)),
+                                                  _mm512_mul_ps(t, xv)),
+                                    e)
+                    : _mm512_add_ps(_mm512_mul_ps(xv, s), t);
+            _mm512_mask_storeu_ps(a->y + i, k, v);
+        }
+        return;
+    }
+    for (size_t r = (size_t)first * BN_ROWS; r < r1; r++) {
+        const size_t o = r * c + a->c0;
+        for (int j = 0; j < cn; j += 16) {
+            const __mmask16 k = MASK(cn - j);
+            const __m512 xv = _mm512_maskz_loadu_ps(k, a->x + o + j);
+            __m512 v;
+            if (bwd)
+                v = _mm512_add_ps(
+                    _mm512_add_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(k, a->ca + j),
+                                                _mm512_maskz_loadu_ps(k, a->dy + o + j)),
+                                  _mm512_mul_ps(_mm512_maskz_loadu_ps(k, a->cb + j), xv)),
+                    _mm512_maskz_loadu_ps(k, a->ce + j));
+            else
+                v = _mm512_add_ps(_mm512_mul_ps(xv, _mm512_maskz_loadu_ps(k, a->scale + j)),
+                                  _mm512_maskz_loadu_ps(k, a->shift + j));
+            _mm512_mask_storeu_ps(a->y + o + j, k, v);
+        }
+    }
+}
+
+static void bn_rows(scnn_avx2_pfor pf, bn_args *a)
+{
+    pf(((long)a->m + BN_ROWS - 1) / BN_ROWS, GRAIN_ELEMS / ((long)BN_ROWS * a->cn) + 1,
+       bn_rows_body, a);
+}
+
+void scnn_avx512_batchnorm_forward_train_with(scnn_avx2_pfor pf, int m, int c, const float *x,
+                                              const float *gamma, const float *beta, float eps,
+                                              float momentum, bool unbiased_var, float *y,
+                                              float *mean, float *invstd, float *run_mean,
+                                              float *run_var)
+{
+    for (int c0 = 0; c0 < c; c0 += CB) {
+        const int cn = MIN(CB, c - c0);
+        bn_args a = {.m = m, .c = c, .c0 = c0, .cn = cn, .x = x};
+        double mu[CB], ss[CB];
+        float scale[CB], shift[CB];
+        bn_sums(pf, &a, 0, mu, NULL);
+        for (int j = 0; j < cn; j++)
+            mu[j] /= m;
+        a.mean = mu;
+        bn_sums(pf, &a, 1, ss, NULL);
+        for (int j = 0; j < cn; j++) {
+            const double var = ss[j] / m, is = 1.0 / sqrt(var + (double)eps);
+            mean[c0 + j] = (float)mu[j];
+            invstd[c0 + j] = (float)is;
+            const double stat_var = unbiased_var && m > 1 ? var * m / (m - 1) : var;
+            run_mean[c0 + j] =
+                (float)((double)momentum * run_mean[c0 + j] + (1.0 - (double)momentum) * mu[j]);
+            run_var[c0 + j] = (float)((double)momentum * run_var[c0 + j] +
+                                      (1.0 - (double)momentum) * stat_var);
+            const double s = (double)gamma[c0 + j] * is;
+            scale[j] = (float)s;
+            shift[j] = (float)((double)beta[c0 + j] - mu[j] * s);
+        }
+        bn_args e = {.mode = 0, .m = m, .c = c, .c0 = c0, .cn = cn, .x = x, .y = y,
+                     .scale = scale, .shift = shift};
+        bn_rows(pf, &e);
+    }
+}
+
+void scnn_avx512_batchnorm_forward_infer_with(scnn_avx2_pfor pf, int m, int c, const float *x,
+                                              const float *gamma, const float *beta,
+                                              const float *run_mean, const float *run_var,
+                                              float eps, float *y)
+{
+    for (int c0 = 0; c0 < c; c0 += CB) {
+        const int cn = MIN(CB, c - c0);
+        float scale[CB], shift[CB];
+        for (int j = 0; j < cn; j++) {
+            const double s =
+                (double)gamma[c0 + j] / sqrt((double)run_var[c0 + j] + (double)eps);
+            scale[j] = (float)s;
+            shift[j] = (float)((double)beta[c0 + j] - (double)run_mean[c0 + j] * s);
+        }
+        bn_args e = {.mode = 0, .m = m, .c = c, .c0 = c0, .cn = cn, .x = x, .y = y,
+                     .scale = scale, .shift = shift};
+        bn_rows(pf, &e);
+    }
+}
+
+/* dx = gamma*invstd/m * (m*dy - sum dy - xhat * sum dy*xhat), xhat = (x-mean)*invstd:
+ * dx = ca*dy + cb*x + ce with ca = gamma*invstd, cb = -ca*invstd*sdyx/m,
+ * ce = -ca*sdy/m - cb*mean. */
+void scnn_avx512_batchnorm_backward_with(scnn_avx2_pfor pf, int m, int c, const float *x,
+                                         const float *dy, const float *gamma, const float *mean,
+                                         const float *invstd, float *dx, float *dgamma,
+                                         float *dbeta)
+{
+    for (int c0 = 0; c0 < c; c0 += CB) {
+        const int cn = MIN(CB, c - c0);
+        double mu[CB], is[CB], sdy[CB], sdyx[CB];
+        float ca[CB], cb[CB], ce[CB];
+        for (int j = 0; j < cn; j++) {
+            mu[j] = mean[c0 + j];
+            is[j] = invstd[c0 + j];
+        }
+        bn_args a = {.m = m, .c = c, .c0 = c0, .cn = cn, .x = x, .dy = dy, .mean = mu,
+                     .invstd = is};
+        bn_sums(pf, &a, 2, sdy, sdyx);
+        for (int j = 0; j < cn; j++) {
+            const double g = (double)gamma[c0 + j] * is[j];
+            const double b = -g * is[j] * sdyx[j] / m;
+            ca[j] = (float)g;
+            cb[j] = (float)b;
+            ce[j] = (float)(-g * sdy[j] / m - b * mu[j]);
+            dgamma[c0 + j] = (float)sdyx[j];
+            dbeta[c0 + j] = (float)sdy[j];
+        }
+        bn_args e = {.mode = 1, .m = m, .c = c, .c0 = c0, .cn = cn, .x = x, .dy = dy, .y = dx,
+                     .ca = ca, .cb = cb, .ce = ce};
+        bn_rows(pf, &e);
+    }
+}
+
+/* ---- softmax cross-entropy ------------------------------------------------------------------ */
+
+/* exp(x) for x <= 0 in float (Cephes' expf: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial;
+ * about 1 ulp), vectorised; below -87.3 it gives 0. */
+static inline __m512 exp_ps(__m512 x)
+{
+    x = _mm512_max_ps(x, _mm512_set1_ps(-87.3f));
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_scalef_ps(p, n);
+}
+
+typedef struct softmax_args {
+    int n, classes;
+    const float *logits;
+    const uint8_t *labels;
+    float *probs, *dlogits;
+    double *loss; /* per row */
+} softmax_args;
+
+/* rows [first, last): classes in blocks of 16 lanes (one block for the model's 10) */
+static void softmax_body(void *ctx, long first, long last, int slot)
+{
+    (void)slot;
+    const softmax_args *s = ctx;
+    const int nc = s->classes;
+    const __m512 inv_n = _mm512_set1_ps(1.0f / (float)s->n);
+    for (long r = first; r < last; r++) {
+        const float *l = s->logits + (size_t)r * nc;
+        float *pr = s->probs + (size_t)r * nc;
+        __m512 mx = _mm512_set1_ps(-INFINITY);
+        for (int j = 0; j < nc; j += 16)
+            mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), MASK(nc - j),
+                                                       l + j));
+        const __m512 vmax = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
+        __m512 sum = _mm512_setzero_ps();
+        for (int j = 0; j < nc; j += 16) {
+            const __mmask16 k = MASK(nc - j);
+            const __m512 e = _mm512_maskz_mov_ps(
+                k, exp_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, l + j), vmax)));
+            _mm512_mask_storeu_ps(pr + j, k, e);
+            sum = _mm512_add_ps(sum, e);
+        }
+        const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
+        const int lab = s->labels[r];
+        for (int j = 0; j < nc; j += 16) {
+            const __mmask16 k = MASK(nc - j);
+            const __m512 p = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, pr + j), inv);
+            _mm512_mask_storeu_ps(pr + j, k, p);
+            if (s->dlogits) {
+                const __mmask16 hot =
+                    _mm512_cmpeq_epi32_mask(_mm512_add_epi32(_mm512_set1_epi32(j),
+                                                             _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6,
+                                                                               7, 8, 9, 10, 11, 12,
+                                                                               13, 14, 15)),
+                                            _mm512_set1_epi32(lab));
+                const __m512 d = _mm512_mask_sub_ps(p, hot, p, _mm512_set1_ps(1.0f));
+                _mm512_mask_storeu_ps(s->dlogits + (size_t)r * nc + j, k, _mm512_mul_ps(d, inv_n));
+            }
+        }
+        /* the loss from the log-sum-exp in double: -log(p) = max + log(sum) - logit */
+        const double pl = fmin(fmax((double)pr[lab], 1e-7), 1.0 - 1e-7);
+        s->loss[r] = -log(pl);
+    }
+}
+
+#define SOFTMAX_MAX_ROWS 4096 /* rows per call of the body (bounded stack) */
+
+float scnn_avx512_softmax_xent_with(scnn_avx2_pfor pf, int n, int classes, const float *logits,
+                                    const uint8_t *labels, float *probs, float *dlogits)
+{
+    double loss = 0, part[SOFTMAX_MAX_ROWS];
+    for (int r0 = 0; r0 < n; r0 += SOFTMAX_MAX_ROWS) {
+        const int rn = MIN(SOFTMAX_MAX_ROWS, n - r0);
+        softmax_args s = {.n = n, .classes = classes, .logits = logits + (size_t)r0 * classes,
+                          .labels = labels + r0, .probs = probs + (size_t)r0 * classes,
+                          .dlogits = dlogits ? dlogits + (size_t)r0 * classes : NULL,
+                          .loss = part};
+        pf(rn, 1024, softmax_body, &s);
+        for (int r = 0; r < rn; r++) /* in row order, whatever the split */
+            loss += part[r];
+    }
+    return (float)(loss / n);
+}
+
+/* ---- Adam ---------------------------------------------------------------------------------------- */
+
+typedef struct adam_args {
+    size_t count;
+    float *p, *m, *v;
+    const float *g;
+    float lr_t, b1, b2, eps;
+} adam_args;
+
+/* in double, the same operations as the reference, so the results are the reference's */
+static void adam_body(void *ctx, long first, long last, int slot)
+{
+    (void)slot;
+    const adam_args *a = ctx;
+    const size_t end = MIN((size_t)last * FLAT_BLOCK, a->count);
+    const double b1 = a->b1, b2 = a->b2;
+    const __m512d vb1 = _mm512_set1_pd(b1), vb2 = _mm512_set1_pd(b2),
+                  c1 = _mm512_set1_pd(1.0 - b1), c2 = _mm512_set1_pd(1.0 - b2),
+                  lr = _mm512_set1_pd(a->lr_t), ep = _mm512_set1_pd(a->eps);
+    for (size_t i = (size_t)first * FLAT_BLOCK; i < end; i += 8) {
+        const __mmask8 k = mask8((long)(end - i));
+        const __m512d g = load_pd(k, a->g + i);
+        const __m512d mi = _mm512_add_pd(_mm512_mul_pd(vb1, load_pd(k, a->m + i)),
+                                         _mm512_mul_pd(c1, g));
+        const __m512d vi = _mm512_add_pd(_mm512_mul_pd(vb2, load_pd(k, a->v + i)),
+                                         _mm512_mul_pd(_mm512_mul_pd(c2, g), g));
+        _mm256_mask_storeu_ps(a->m + i, k, _mm512_cvtpd_ps(mi));
+        _mm256_mask_storeu_ps(a->v + i, k, _mm512_cvtpd_ps(vi));
+        const __m512d step =
+            _mm512_div_pd(_mm512_mul_pd(lr, mi), _mm512_add_pd(_mm512_sqrt_pd(vi), ep));
+        _mm256_mask_storeu_ps(a->p + i, k,
+                              _mm512_cvtpd_ps(_mm512_sub_pd(load_pd(k, a->p + i), step)));
+    }
+}
+
+void scnn_avx512_adam_with(scnn_avx2_pfor pf, size_t count, float *p, const float *g, float *m,
+                           float *v, float lr_t, float b1, float b2, float eps)
+{
+    adam_args a = {.count = count, .p = p, .m = m, .v = v, .g = g, .lr_t = lr_t, .b1 = b1,
+                   .b2 = b2, .eps = eps};
+    pf((long)((count + FLAT_BLOCK - 1) / FLAT_BLOCK), 8192 / FLAT_BLOCK + 1, adam_body, &a);
+}
+
+/* ---- dropout masks -------------------------------------------------------------------------- */
+
+/* model/rng.c's mix64 in eight lanes (the zmm twin of the avx2 one; AVX-512DQ multiplies) */
+static inline __m512i mix64x8(__m512i z)
+{
+    z = _mm512_add_epi64(z, _mm512_set1_epi64((long long)0x9e3779b97f4a7c15ull));
+    z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 30)),
+                           _mm512_set1_epi64((long long)0xbf58476d1ce4e5b9ull));
+    z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 27)),
+                           _mm512_set1_epi64((long long)0x94d049bb133111ebull));
+    return _mm512_xor_si512(z, _mm512_srli_epi64(z, 31));
+}
+
+typedef struct mask_args {
+    size_t count;
+    uint64_t key;
+    uint32_t threshold;
+    float keep;
+    float *mask;
+} mask_args;
+
+#define MASK_BLOCK 4096 /* elements per item; a multiple of 32 */
+
+/* mask [count]: items are blocks of MASK_BLOCK elements; 32 elements (eight draws, whose 16-bit
+ * words are the elements in order) per step */
+static void dropout_mask_body(void *ctx, long first, long last, int slot)
+{
+    (void)slot;
+    const mask_args *a = ctx;
+    const size_t end = MIN((size_t)last * MASK_BLOCK, a->count);
+    const __m512i key = _mm512_set1_epi64((long long)a->key),
+                  lane = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
+    /* u < t  <=>  u <= t-1, for 16-bit unsigned u and 1 <= t <= 65536; t == 0 drops nothing */
+    const __m512i tm1 = _mm512_set1_epi16((short)(uint16_t)(a->threshold - 1));
+    const __m512 keep = _mm512_set1_ps(a->keep);
+    for (size_t i = (size_t)first * MASK_BLOCK; i < end; i += 32) {
+        const __m512i d = _mm512_add_epi64(_mm512_set1_epi64((long long)(i / 4)), lane);
+        const __m512i r = mix64x8(_mm512_xor_si512(key, d));
+        const __mmask32 drop = a->threshold ? _mm512_cmple_epu16_mask(r, tm1) : 0;
+        const __mmask16 k0 = MASK((long)(end - i)), k1 = MASK((long)(end - i) - 16);
+        _mm512_mask_storeu_ps(a->mask + i, k0, _mm512_maskz_mov_ps((__mmask16)~drop, keep));
+        _mm512_mask_storeu_ps(a->mask + i + 16, k1,
+                              _mm512_maskz_mov_ps((__mmask16)~(drop >> 16), keep));
+    }
+}
+
+void scnn_avx512_dropout_mask_with(scnn_avx2_pfor pf, size_t count, float p, uint64_t key,
+                                   float *mask)
+{
+    mask_args a = {.count = count, .key = key, .threshold = (uint32_t)lrint((double)p * 65536.0),
+                   .keep = 1.0f / (1.0f - p), .mask = mask};
+    pf((long)((count + MASK_BLOCK - 1) / MASK_BLOCK), GRAIN_ELEMS / MASK_BLOCK, dropout_mask_body,
+       &a);
+}

@@ -1,0 +1,71 @@
+/* AVX-512 kernels shared by the avx512 backend (one thread) and the omp512 backend (OpenMP over
+ * the same functions). Only files compiled with the AVX-512 flags (Makefile: AVX512_FLAGS) may
+ * include this header.
+ *
+ * The ops are split into items exactly as the avx2 ones are (kernels/avx2/avx2_kernels.h, whose
+ * pfor types they share): an output element is computed by one chain of operations in a fixed
+ * order that does not depend on the item range, and row reductions run over a fixed number of
+ * chunks, so results are bitwise identical for any thread count. Tails are masked (never a
+ * scalar loop), and what AVX-512 adds is used: 32 registers for a 12x32 GEMM tile, 64-bit
+ * multiplies for the dropout generator, 16-bit compares into masks. */
+#ifndef SCNN_AVX512_KERNELS_H
+#define SCNN_AVX512_KERNELS_H
+
+#include "kernels/avx2/avx2_kernels.h"
+
+/* GEMM register tile: MR rows x NR columns (24 zmm accumulators); K blocks are fixed. */
+#define SCNN_AVX512_MR 12
+#define SCNN_AVX512_NR 32
+#define SCNN_AVX512_KC 256
+#define SCNN_AVX512_NC 64
+
+/* The lane mask of the first n (0..16) of 16 lanes. */
+static inline __attribute__((always_inline)) __mmask16 scnn_avx512_mask(long n)
+{
+    return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n > 0 ? n : 0)) - 1u);
+}
+
+/* True when this CPU has AVX-512 F, DQ, BW and VL (and AVX2/FMA), and SCNN_HIDE_ISA does not
+ * hide it; otherwise *why_not says why. */
+bool scnn_avx512_cpu_ok(const char **why_not);
+
+/* The best of a few short runs of independent FMA chains on this core, in GFLOP/s: zmm and ymm
+ * (kernels/avx512/avx512_probe.c; declared in kernels/isa.h too, for the registry). */
+void scnn_avx512_fma_probe(double *zmm_gflops, double *ymm_gflops);
+
+/* mc_rows: GEMM rows per item, 0 for all of them; any value gives the same result. */
+void scnn_avx512_gemm_with(scnn_avx2_pfor pf, int mc_rows, bool ta, bool tb, int m, int n,
+                           int kk, float alpha, const float *a, int lda, const float *b, int ldb,
+                           float beta, float *c, int ldc);
+void scnn_avx512_bias_act_with(scnn_avx2_pfor pf, int rows, int cols, float *y,
+                               const float *bias, bool relu);
+void scnn_avx512_bias_grad_with(scnn_avx2_pfor pf, int rows, int cols, const float *dy,
+                                float *db);
+void scnn_avx512_relu_backward_with(scnn_avx2_pfor pf, size_t count, const float *y, float *dy);
+void scnn_avx512_mul_with(scnn_avx2_pfor pf, size_t count, const float *x, const float *mask,
+                          float *y);
+void scnn_avx512_maxpool_forward_with(scnn_avx2_pfor pf, int n, int h, int w, int c,
+                                      const float *x, float *y, uint8_t *idx);
+void scnn_avx512_maxpool_backward_with(scnn_avx2_pfor pf, int n, int h, int w, int c,
+                                       const float *dy, const uint8_t *idx, float *dx);
+void scnn_avx512_batchnorm_forward_train_with(scnn_avx2_pfor pf, int m, int c, const float *x,
+                                              const float *gamma, const float *beta, float eps,
+                                              float momentum, bool unbiased_var, float *y,
+                                              float *mean, float *invstd, float *run_mean,
+                                              float *run_var);
+void scnn_avx512_batchnorm_forward_infer_with(scnn_avx2_pfor pf, int m, int c, const float *x,
+                                              const float *gamma, const float *beta,
+                                              const float *run_mean, const float *run_var,
+                                              float eps, float *y);
+void scnn_avx512_batchnorm_backward_with(scnn_avx2_pfor pf, int m, int c, const float *x,
+                                         const float *dy, const float *gamma, const float *mean,
+                                         const float *invstd, float *dx, float *dgamma,
+                                         float *dbeta);
+float scnn_avx512_softmax_xent_with(scnn_avx2_pfor pf, int n, int classes, const float *logits,
+                                    const uint8_t *labels, float *probs, float *dlogits);
+void scnn_avx512_adam_with(scnn_avx2_pfor pf, size_t count, float *p, const float *g, float *m,
+                           float *v, float lr_t, float b1, float b2, float eps);
+void scnn_avx512_dropout_mask_with(scnn_avx2_pfor pf, size_t count, float p, uint64_t key,
+                                   float *mask);
+
+#endif
