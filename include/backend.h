@@ -110,6 +110,20 @@ typedef struct scnn_backend {
      * mask[i] = u < lrint(p * 65536) ? 0 : 1/(1-p), for i < count; 0 <= p < 1.
      * Every backend must give exactly these bits. */
     void (*dropout_mask)(size_t count, float p, uint64_t key, float *mask);
+
+    /* ---- optional fused layers (NULL: the model runs the unfused ops; never filled from
+     * naive). Each gives exactly the bits of the unfused sequence it replaces. */
+
+    /* Max-pool + dropout: x [n,h,w,c] -> pooled, idx as maxpool_forward; mask as
+     * dropout_mask(count of pooled, p, key); y = pooled * mask. One pass over x. */
+    void (*pool_dropout_forward)(int n, int h, int w, int c, const float *x, float p,
+                                 uint64_t key, float *pooled, uint8_t *idx, float *mask,
+                                 float *y);
+    /* Its backward with the ReLU backward of the layer below (x was a ReLU output):
+     * dy [n,h/2,w/2,c] -> dx [n,h,w,c] = relu_backward(x, maxpool_backward(mul(dy, mask), idx)),
+     * where x at the winner is pooled (so x itself is not read). */
+    void (*pool_dropout_backward)(int n, int h, int w, int c, const float *dy, const float *mask,
+                                  const uint8_t *idx, const float *pooled, float *dx);
 } scnn_backend;
 
 /* The naive backend: plain loops, the reference every other backend is checked against. */

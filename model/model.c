@@ -316,6 +316,42 @@ int scnn_model_profile_read(const scnn_model *m, const char **names, double *sec
     return n;
 }
 
+/* Max-pool of the ReLU output y [n,h,w,c] into p (and idx), then, if drop, dropout into a
+ * (mask from key): the backend's fused pass where it has one. Returns the layer's output. */
+static const float *pool_dropout_forward(const scnn_backend *be, int n, int h, int w, int c,
+                                         const float *y, float *p, uint8_t *idx, bool drop,
+                                         float rate, uint64_t key, float *mask, float *a)
+{
+    if (drop && be->pool_dropout_forward) {
+        be->pool_dropout_forward(n, h, w, c, y, rate, key, p, idx, mask, a);
+        return a;
+    }
+    be->maxpool_forward(n, h, w, c, y, p, idx);
+    if (!drop)
+        return p;
+    const size_t count = (size_t)n * (h / 2) * (w / 2) * c;
+    be->dropout_mask(count, rate, key, mask);
+    be->mul(count, p, mask, a);
+    return a;
+}
+
+/* Its backward, with the ReLU backward of y: da -> dy [n,h,w,c] (dp: scratch of da's size). */
+static void pool_dropout_backward(const scnn_backend *be, int n, int h, int w, int c,
+                                  const float *da, bool drop, const float *mask, float *dp,
+                                  const uint8_t *idx, const float *p, const float *y, float *dy)
+{
+    if (drop && be->pool_dropout_backward) {
+        be->pool_dropout_backward(n, h, w, c, da, mask, idx, p, dy);
+        return;
+    }
+    if (drop) {
+        be->mul((size_t)n * (h / 2) * (w / 2) * c, da, mask, dp);
+        da = dp;
+    }
+    be->maxpool_backward(n, h, w, c, da, idx, dy);
+    be->relu_backward((size_t)n * h * w * c, y, dy);
+}
+
 void scnn_model_forward(scnn_model *m, const float *x, int n, bool training, float *logits)
 {
     const scnn_backend *be = &m->be;
@@ -343,29 +379,21 @@ void scnn_model_forward(scnn_model *m, const float *x, int n, bool training, flo
     m->conv1.n = n;
     be->conv2d_forward(&m->conv1, m->y0, P[P_CONV1_W].w, P[P_CONV1_B].w, m->y1, m->ws);
     prof_mark(m, "fwd conv2d");
-    be->maxpool_forward(n, LY(CONV1).h, LY(CONV1).w, LY(CONV1).c, m->y1, m->p1, m->idx1);
-    prof_mark(m, "fwd max_pooling2d");
-    const float *a1 = m->p1;
-    if (drop) {
-        be->dropout_mask(nn * SZ(DROP1), LY(DROP1).rate,
-                         scnn_rng_key(m->seed, SCNN_RNG_DROPOUT + 0, m->step), m->mask1);
-        be->mul(nn * SZ(DROP1), m->p1, m->mask1, m->a1);
-        a1 = m->a1;
-    }
+    const float *a1 = pool_dropout_forward(be, n, LY(CONV1).h, LY(CONV1).w, LY(CONV1).c, m->y1,
+                                           m->p1, m->idx1, drop, LY(DROP1).rate,
+                                           scnn_rng_key(m->seed, SCNN_RNG_DROPOUT + 0, m->step),
+                                           m->mask1, m->a1);
+    prof_mark(m, "fwd max_pooling2d"); /* (and its dropout) */
     prof_mark(m, "fwd dropout");
 
     m->conv2.n = n;
     be->conv2d_forward(&m->conv2, a1, P[P_CONV2_W].w, P[P_CONV2_B].w, m->y2, m->ws);
     prof_mark(m, "fwd conv2d_1");
-    be->maxpool_forward(n, LY(CONV2).h, LY(CONV2).w, LY(CONV2).c, m->y2, m->p2, m->idx2);
+    const float *a2 = pool_dropout_forward(be, n, LY(CONV2).h, LY(CONV2).w, LY(CONV2).c, m->y2,
+                                           m->p2, m->idx2, drop, LY(DROP2).rate,
+                                           scnn_rng_key(m->seed, SCNN_RNG_DROPOUT + 1, m->step),
+                                           m->mask2, m->a2);
     prof_mark(m, "fwd max_pooling2d_1");
-    const float *a2 = m->p2;
-    if (drop) {
-        be->dropout_mask(nn * SZ(DROP2), LY(DROP2).rate,
-                         scnn_rng_key(m->seed, SCNN_RNG_DROPOUT + 1, m->step), m->mask2);
-        be->mul(nn * SZ(DROP2), m->p2, m->mask2, m->a2);
-        a2 = m->a2;
-    }
     prof_mark(m, "fwd dropout_1");
 
     be->gemm(false, false, n, d1, flat, 1.0f, a2, flat, P[P_D1_W].w, d1, 0.0f, m->h1, d1);
@@ -446,16 +474,11 @@ float scnn_model_backward(scnn_model *m, const uint8_t *labels, float *probs)
     be->bias_grad(n, d1, dh1, P[P_D1_B].g);
     be->gemm(false, true, n, flat, d1, 1.0f, dh1, d1, P[P_D1_W].w, d1, 0.0f, m->da2, flat);
     prof_mark(m, "bwd dense");
-    float *dp2 = m->da2;
-    if (drop) {
-        be->mul(nn * SZ(DROP2), m->da2, m->mask2, m->dp2);
-        dp2 = m->dp2;
-    }
-    prof_mark(m, "bwd dropout_1");
+    prof_mark(m, "bwd dropout_1"); /* (in the next mark) */
 
     /* conv2d_1: y2 = relu(conv(a1, W) + b), then max-pool */
-    be->maxpool_backward(n, LY(CONV2).h, LY(CONV2).w, LY(CONV2).c, dp2, m->idx2, m->dy2);
-    be->relu_backward(nn * SZ(CONV2), m->y2, m->dy2);
+    pool_dropout_backward(be, n, LY(CONV2).h, LY(CONV2).w, LY(CONV2).c, m->da2, drop, m->mask2,
+                          m->dp2, m->idx2, m->p2, m->y2, m->dy2);
     prof_mark(m, "bwd max_pooling2d_1");
     const float *a1 = drop ? m->a1 : m->p1;
     m->conv2.n = n;
@@ -463,16 +486,11 @@ float scnn_model_backward(scnn_model *m, const uint8_t *labels, float *probs)
     prof_mark(m, "bwd conv2d_1 filter");
     be->conv2d_backward_data(&m->conv2, m->dy2, P[P_CONV2_W].w, m->da1, m->ws);
     prof_mark(m, "bwd conv2d_1 data");
-    float *dp1 = m->da1;
-    if (drop) {
-        be->mul(nn * SZ(DROP1), m->da1, m->mask1, m->dp1);
-        dp1 = m->dp1;
-    }
-    prof_mark(m, "bwd dropout");
+    prof_mark(m, "bwd dropout"); /* (in the next mark) */
 
     /* conv2d: y1 = relu(conv(y0, W) + b), then max-pool */
-    be->maxpool_backward(n, LY(CONV1).h, LY(CONV1).w, LY(CONV1).c, dp1, m->idx1, m->dy1);
-    be->relu_backward(nn * SZ(CONV1), m->y1, m->dy1);
+    pool_dropout_backward(be, n, LY(CONV1).h, LY(CONV1).w, LY(CONV1).c, m->da1, drop, m->mask1,
+                          m->dp1, m->idx1, m->p1, m->y1, m->dy1);
     prof_mark(m, "bwd max_pooling2d");
     m->conv1.n = n;
     be->conv2d_backward_filter(&m->conv1, m->y0, m->dy1, P[P_CONV1_W].g, P[P_CONV1_B].g, m->ws);

@@ -643,34 +643,156 @@ typedef struct mask_args {
 
 #define MASK_BLOCK 4096 /* elements per item; a multiple of 32 */
 
-/* mask [count]: items are blocks of MASK_BLOCK elements; 32 elements (eight draws, whose 16-bit
- * words are the elements in order) per step */
-static void dropout_mask_body(void *ctx, long first, long last, int slot)
+/* mask[i] for i in [start, end): 32 elements (eight draws, whose 16-bit words are the
+ * elements in order) per step, from the step that holds start */
+static void mask_range(const mask_args *a, size_t start, size_t end)
 {
-    (void)slot;
-    const mask_args *a = ctx;
-    const size_t end = MIN((size_t)last * MASK_BLOCK, a->count);
     const __m512i key = _mm512_set1_epi64((long long)a->key),
                   lane = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
     /* u < t  <=>  u <= t-1, for 16-bit unsigned u and 1 <= t <= 65536; t == 0 drops nothing */
     const __m512i tm1 = _mm512_set1_epi16((short)(uint16_t)(a->threshold - 1));
     const __m512 keep = _mm512_set1_ps(a->keep);
-    for (size_t i = (size_t)first * MASK_BLOCK; i < end; i += 32) {
+    for (size_t i = start & ~(size_t)31; i < end; i += 32) {
         const __m512i d = _mm512_add_epi64(_mm512_set1_epi64((long long)(i / 4)), lane);
         const __m512i r = mix64x8(_mm512_xor_si512(key, d));
         const __mmask32 drop = a->threshold ? _mm512_cmple_epu16_mask(r, tm1) : 0;
-        const __mmask16 k0 = MASK((long)(end - i)), k1 = MASK((long)(end - i) - 16);
+        const long lo = (long)start - (long)i, hi = (long)(end - i);
+        const __mmask16 k0 = MASK(hi) & (__mmask16)~MASK(lo),
+                        k1 = MASK(hi - 16) & (__mmask16)~MASK(lo - 16);
         _mm512_mask_storeu_ps(a->mask + i, k0, _mm512_maskz_mov_ps((__mmask16)~drop, keep));
         _mm512_mask_storeu_ps(a->mask + i + 16, k1,
                               _mm512_maskz_mov_ps((__mmask16)~(drop >> 16), keep));
     }
 }
 
+/* mask [count]: items are blocks of MASK_BLOCK elements */
+static void dropout_mask_body(void *ctx, long first, long last, int slot)
+{
+    (void)slot;
+    const mask_args *a = ctx;
+    mask_range(a, (size_t)first * MASK_BLOCK, MIN((size_t)last * MASK_BLOCK, a->count));
+}
+
+static mask_args mask_make(size_t count, float p, uint64_t key, float *mask)
+{
+    return (mask_args){.count = count, .key = key,
+                       .threshold = (uint32_t)lrint((double)p * 65536.0),
+                       .keep = 1.0f / (1.0f - p), .mask = mask};
+}
+
 void scnn_avx512_dropout_mask_with(scnn_avx2_pfor pf, size_t count, float p, uint64_t key,
                                    float *mask)
 {
-    mask_args a = {.count = count, .key = key, .threshold = (uint32_t)lrint((double)p * 65536.0),
-                   .keep = 1.0f / (1.0f - p), .mask = mask};
+    mask_args a = mask_make(count, p, key, mask);
     pf((long)((count + MASK_BLOCK - 1) / MASK_BLOCK), GRAIN_ELEMS / MASK_BLOCK, dropout_mask_body,
        &a);
+}
+
+/* ---- fused max-pool + dropout (+ the ReLU backward below them) -------------------------------- */
+
+typedef struct pool_drop_args {
+    pool_args pool;
+    mask_args drop;
+    const float *mask, *pooled;
+    float *out;
+} pool_drop_args;
+
+/* x [n,h,w,c] -> pooled, idx, mask, y = pooled*mask [n,h/2,w/2,c]; items are output rows: the
+ * row's mask first, then the pool, which multiplies by it while it is in L1 */
+static void pool_dropout_forward_body(void *ctx, long first, long last, int slot)
+{
+    (void)slot;
+    const pool_drop_args *pd = ctx;
+    const pool_args *a = &pd->pool;
+    const int h = a->h, w = a->w, c = a->c, ph = h / 2, pw = w / 2;
+    for (long r = first; r < last; r++) {
+        const int b = (int)(r / ph), oy = (int)(r % ph);
+        const size_t row = (((size_t)b * ph + oy) * pw) * c;
+        mask_range(&pd->drop, row, row + (size_t)pw * c);
+        for (int ox = 0; ox < pw; ox++) {
+            const float *x0 = a->x + (((size_t)b * h + 2 * oy) * w + 2 * ox) * c;
+            const float *xs[3] = {x0 + c, x0 + (size_t)w * c, x0 + (size_t)w * c + c};
+            const size_t o = row + (size_t)ox * c;
+            for (int ch = 0; ch < c; ch += 16) {
+                const __mmask16 k = MASK(c - ch);
+                __m512 best = _mm512_maskz_loadu_ps(k, x0 + ch);
+                __m512i arg = _mm512_setzero_si512();
+                for (int t = 0; t < 3; t++) {
+                    const __m512 v = _mm512_maskz_loadu_ps(k, xs[t] + ch);
+                    const __mmask16 gt = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ);
+                    best = _mm512_mask_mov_ps(best, gt, v);
+                    arg = _mm512_mask_mov_epi32(arg, gt, _mm512_set1_epi32(t + 1));
+                }
+                _mm512_mask_storeu_ps(a->y + o + ch, k, best);
+                _mm512_mask_cvtepi32_storeu_epi8(a->idx + o + ch, k, arg);
+                _mm512_mask_storeu_ps(
+                    pd->out + o + ch, k,
+                    _mm512_mul_ps(best, _mm512_maskz_loadu_ps(k, pd->drop.mask + o + ch)));
+            }
+        }
+    }
+}
+
+void scnn_avx512_pool_dropout_forward_with(scnn_avx2_pfor pf, int n, int h, int w, int c,
+                                           const float *x, float p, uint64_t key, float *pooled,
+                                           uint8_t *idx, float *mask, float *y)
+{
+    const size_t count = (size_t)n * (h / 2) * (w / 2) * c;
+    pool_drop_args a = {.pool = {.n = n, .h = h, .w = w, .c = c, .x = x, .y = pooled, .idx = idx},
+                        .drop = mask_make(count, p, key, mask), .out = y};
+    const long row = (long)(w / 2) * c * 4 + 1;
+    pf((long)n * (h / 2), GRAIN_ELEMS / row + 1, pool_dropout_forward_body, &a);
+}
+
+/* dy, mask, idx, pooled [n,h/2,w/2,c] -> dx [n,h,w,c]: dy*mask routed to the winner where the
+ * winner (pooled) is > 0, zero elsewhere; items are input row pairs, as maxpool_backward's */
+static void pool_dropout_backward_body(void *ctx, long first, long last, int slot)
+{
+    (void)slot;
+    const pool_drop_args *pd = ctx;
+    const pool_args *a = &pd->pool;
+    const int h = a->h, w = a->w, c = a->c, ph = h / 2, pw = w / 2;
+    const size_t rowlen = (size_t)w * c;
+    for (long r = first; r < last; r++) {
+        const int b = (int)(r / ph), oy = (int)(r % ph);
+        float *d0 = pd->out + ((size_t)b * h + 2 * oy) * rowlen, *d1 = d0 + rowlen;
+        for (int ox = 0; ox < pw; ox++) {
+            const size_t o = (((size_t)b * ph + oy) * pw + ox) * c;
+            float *p[4] = {d0 + (size_t)2 * ox * c, d0 + (size_t)(2 * ox + 1) * c,
+                           d1 + (size_t)2 * ox * c, d1 + (size_t)(2 * ox + 1) * c};
+            for (int ch = 0; ch < c; ch += 16) {
+                const __mmask16 k = MASK(c - ch);
+                const __m512i iv = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(k, a->cidx + o + ch));
+                const __m512 gv = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, a->x + o + ch),
+                                                _mm512_maskz_loadu_ps(k, pd->mask + o + ch));
+                const __mmask16 pos = _mm512_cmp_ps_mask(_mm512_maskz_loadu_ps(k, pd->pooled + o + ch),
+                                                         _mm512_setzero_ps(), _CMP_GT_OQ);
+                for (int t = 0; t < 4; t++) {
+                    const __mmask16 hit =
+                        pos & _mm512_cmpeq_epi32_mask(iv, _mm512_set1_epi32(t));
+                    _mm512_mask_storeu_ps(p[t] + ch, k, _mm512_maskz_mov_ps(hit, gv));
+                }
+            }
+        }
+        if (w & 1) {
+            memset(d0 + (size_t)(w - 1) * c, 0, sizeof *d0 * (size_t)c);
+            memset(d1 + (size_t)(w - 1) * c, 0, sizeof *d1 * (size_t)c);
+        }
+        if ((h & 1) && oy == ph - 1)
+            memset(d1 + rowlen, 0, sizeof *d1 * rowlen);
+    }
+}
+
+void scnn_avx512_pool_dropout_backward_with(scnn_avx2_pfor pf, int n, int h, int w, int c,
+                                            const float *dy, const float *mask,
+                                            const uint8_t *idx, const float *pooled, float *dx)
+{
+    if (h / 2 == 0) { /* nothing is routed anywhere */
+        memset(dx, 0, sizeof *dx * (size_t)n * h * w * c);
+        return;
+    }
+    pool_drop_args a = {.pool = {.n = n, .h = h, .w = w, .c = c, .x = dy, .cidx = idx},
+                        .mask = mask, .pooled = pooled, .out = dx};
+    const long row = (long)w * c * 2 + 1;
+    pf((long)n * (h / 2), GRAIN_ELEMS / row + 1, pool_dropout_backward_body, &a);
 }

@@ -149,6 +149,7 @@ static void gemm_body(void *ctx, long first, long last, int slot)
     (void)slot;
     const gemm_args *g = ctx;
     float bp[KC * NC] __attribute__((aligned(64)));
+    float ap[KC * MR + 16] __attribute__((aligned(64)));
     const long nib = (g->m + g->mc - 1) / g->mc;
     for (long it = first; it < last; it++) {
         const int j0 = (int)(it / nib) * NC, i0 = (int)(it % nib) * g->mc;
@@ -161,9 +162,16 @@ static void gemm_body(void *ctx, long first, long last, int slot)
                 const int mr = i1 - r0 < MR ? i1 - r0 : MR;
                 const float *a = NULL, *rows[MR];
                 ptrdiff_t as = 0;
-                if (g->ta) { /* op(a)[i][l] = a[l*lda + i] */
-                    a = g->a + (size_t)l0 * g->lda + r0;
-                    as = g->lda;
+                if (g->ta) {
+                    /* op(a)[i][l] = a[l*lda + i]: copied to ap [kcn][MR] (each step's MR
+                     * values are contiguous already), read from L1 for every panel */
+                    const __mmask16 k = scnn_avx512_mask(mr);
+                    const float *src = g->a + (size_t)l0 * g->lda + r0;
+                    for (int l = 0; l < kcn; l++)
+                        _mm512_mask_storeu_ps(ap + l * MR, k,
+                                              _mm512_maskz_loadu_ps(k, src + (size_t)l * g->lda));
+                    a = ap;
+                    as = MR;
                 } else {
                     for (int r = 0; r < MR; r++)
                         rows[r] = g->a + (size_t)(r0 + (r < mr ? r : 0)) * g->lda + l0;

@@ -31,7 +31,6 @@ static double run_zmm(void)
 #pragma GCC unroll 12
         for (int c = 0; c < CHAINS; c++)
             acc[c] = _mm512_fmadd_ps(acc[c], a, b);
-        __asm__ volatile("" : "+v"(acc[0]), "+v"(acc[5]), "+v"(acc[11]));
     }
     const double dt = now() - t0;
     float s = 0;
@@ -52,7 +51,6 @@ static double run_ymm(void)
 #pragma GCC unroll 12
         for (int c = 0; c < CHAINS; c++)
             acc[c] = _mm256_fmadd_ps(acc[c], a, b);
-        __asm__ volatile("" : "+v"(acc[0]), "+v"(acc[5]), "+v"(acc[11]));
     }
     const double dt = now() - t0;
     float t[8], s = 0;

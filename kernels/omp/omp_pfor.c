@@ -48,6 +48,8 @@ void scnn_omp_pfor(long items, long grain, void (*body)(void *, long, long, int)
 int scnn_omp_gemm_mc(int m, int n, int nc)
 {
     const int nt = scnn_omp_nthreads(), nblocks = (n + nc - 1) / nc;
-    const int want = (2 * nt + nblocks - 1) / nblocks;
+    /* one item per thread where the columns alone do not give every thread one: each item
+     * packs its own copy of b, so more items than threads only add packing traffic */
+    const int want = (nt + nblocks - 1) / nblocks;
     return want > 1 ? (m + want - 1) / want : 0;
 }

@@ -14,8 +14,8 @@ int scnn_omp_slots(void);
  * body's signature is scnn_avx2_body's. */
 void scnn_omp_pfor(long items, long grain, void (*body)(void *, long, long, int), void *ctx);
 
-/* Rows of C per GEMM item (0: all) so that every thread gets about two items, for a GEMM that
- * cuts its n columns into blocks of nc. */
+/* Rows of C per GEMM item (0: all) so that every thread gets an item, for a GEMM that cuts its
+ * n columns into blocks of nc. */
 int scnn_omp_gemm_mc(int m, int n, int nc);
 
 #endif
