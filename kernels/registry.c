@@ -7,10 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <stdlib.h>
-
 #include "backend.h"
-#include "kernels/isa.h"
 
 extern const scnn_backend scnn_backend_im2col __attribute__((weak));
 extern const scnn_backend scnn_backend_avx2 __attribute__((weak));
@@ -33,19 +30,6 @@ static const scnn_backend *registered(int i)
 }
 #define N_SLOTS 6
 
-bool scnn_isa_hidden(const char *isa)
-{
-    const char *list = getenv("SCNN_HIDE_ISA");
-    const size_t n = strlen(isa);
-    for (const char *p = list; p && *p;) {
-        const char *end = strchr(p, ',');
-        const size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len == n && strncmp(p, isa, n) == 0)
-            return true;
-        p = end ? end + 1 : p + len;
-    }
-    return false;
-}
 
 int scnn_backend_count(void)
 {

@@ -6,8 +6,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/rng_avx512.h"
 #include "kernels/avx512/avx512_kernels.h"
-#include "scnn.h"
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MASK scnn_avx512_mask
@@ -622,17 +622,6 @@ void scnn_avx512_adam_with(scnn_avx2_pfor pf, size_t count, float *p, const floa
 
 /* ---- dropout masks -------------------------------------------------------------------------- */
 
-/* model/rng.c's mix64 in eight lanes (the zmm twin of the avx2 one; AVX-512DQ multiplies) */
-static inline __m512i mix64x8(__m512i z)
-{
-    z = _mm512_add_epi64(z, _mm512_set1_epi64((long long)0x9e3779b97f4a7c15ull));
-    z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 30)),
-                           _mm512_set1_epi64((long long)0xbf58476d1ce4e5b9ull));
-    z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 27)),
-                           _mm512_set1_epi64((long long)0x94d049bb133111ebull));
-    return _mm512_xor_si512(z, _mm512_srli_epi64(z, 31));
-}
-
 typedef struct mask_args {
     size_t count;
     uint64_t key;
@@ -654,7 +643,7 @@ static void mask_range(const mask_args *a, size_t start, size_t end)
     const __m512 keep = _mm512_set1_ps(a->keep);
     for (size_t i = start & ~(size_t)31; i < end; i += 32) {
         const __m512i d = _mm512_add_epi64(_mm512_set1_epi64((long long)(i / 4)), lane);
-        const __m512i r = mix64x8(_mm512_xor_si512(key, d));
+        const __m512i r = scnn_rng_mix64x8(_mm512_xor_si512(key, d));
         const __mmask32 drop = a->threshold ? _mm512_cmple_epu16_mask(r, tm1) : 0;
         const long lo = (long)start - (long)i, hi = (long)(end - i);
         const __mmask16 k0 = MASK(hi) & (__mmask16)~MASK(lo),
