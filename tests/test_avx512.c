@@ -433,18 +433,6 @@ static void test_hidden_isa(void **state)
 #define RUN_ARGS "train --limit 300 --test-limit 100 --batch 50 --epochs 1 --iterations 1 " \
                  "--augment 0 --seed 5 --no-report"
 
-static void assert_same_file(const char *a, const char *b)
-{
-    size_t la, lb;
-    void *pa = tu_read_file(a, &la), *pb = tu_read_file(b, &lb);
-    if (!pa || !pb)
-        fail_msg("missing %s or %s", a, b);
-    if (la != lb || memcmp(pa, pb, la) != 0)
-        fail_msg("%s and %s differ", a, b);
-    free(pa);
-    free(pb);
-}
-
 /* A run on avx512 and one on omp512 (2 threads) end with the same bytes, so a run started on
  * one may be resumed on the other; any other backend is refused with one line and exit 2. */
 static void test_resume_backends(void **state)
@@ -469,7 +457,7 @@ static void test_resume_backends(void **state)
     char a[512], b[512];
     snprintf(a, sizeof a, "%s/a/iter-0/test_probs.f32", dir);
     snprintf(b, sizeof b, "%s/b/iter-0/test_probs.f32", dir);
-    assert_same_file(a, b);
+    tu_assert_same_file(a, b);
     snprintf(a, sizeof a, "%s/a/iter-0/result.txt", dir);
     snprintf(b, sizeof b, "%s/b/iter-0/result.txt", dir);
     char *ra = tu_read_file(a, &(size_t){0}), *rb = tu_read_file(b, &(size_t){0});

@@ -9,18 +9,6 @@
 #define ARGS "train --limit 1000 --test-limit 200 --batch 40 --epochs 3 --iterations 2 " \
              "--augment 1 --seed 11 --no-report"
 
-static void assert_same_file(const char *a, const char *b)
-{
-    size_t la, lb;
-    void *pa = tu_read_file(a, &la), *pb = tu_read_file(b, &lb);
-    if (!pa || !pb)
-        fail_msg("missing %s or %s", a, b);
-    if (la != lb || memcmp(pa, pb, la) != 0)
-        fail_msg("%s and %s differ", a, b);
-    free(pa);
-    free(pb);
-}
-
 static void test_kill_and_resume(void **state)
 {
     (void)state;
@@ -57,7 +45,7 @@ static void test_kill_and_resume(void **state)
         char a[512], b[512];
         snprintf(a, sizeof a, "%s/full/%s", dir, files[i]);
         snprintf(b, sizeof b, "%s/cut/%s", dir, files[i]);
-        assert_same_file(a, b);
+        tu_assert_same_file(a, b);
     }
     /* Resuming a finished run only recomputes the summary. */
     rc = tu_run(&out, "OMP_NUM_THREADS=1 %s train --resume %s/cut", tu_scnn(), dir);

@@ -293,3 +293,14 @@ void tu_write_png(const char *path, int w, int h, int depth, int ctype,
     assert_int_equal(fclose(f), 0);
 }
 
+void tu_assert_same_file(const char *a, const char *b)
+{
+    size_t la, lb;
+    void *pa = tu_read_file(a, &la), *pb = tu_read_file(b, &lb);
+    if (!pa || !pb)
+        fail_msg("missing %s or %s", a, b);
+    if (la != lb || memcmp(pa, pb, la) != 0)
+        fail_msg("%s and %s differ", a, b);
+    free(pa);
+    free(pb);
+}

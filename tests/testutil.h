@@ -23,6 +23,8 @@ int tu_run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 /* Writes/reads a whole file; read returns malloc'd bytes and sets *len (NULL on failure). */
 void tu_write_file(const char *path, const void *data, size_t len);
 void *tu_read_file(const char *path, size_t *len);
+/* Fails the current test unless files a and b exist and hold the same bytes. */
+void tu_assert_same_file(const char *a, const char *b);
 /* A file of tests/golden/: $env_var if set, else tests/golden/NAME from the repository root
  * (where make test runs), else relative to the test binary. NULL if none can be read. */
 void *tu_read_golden(const char *name, const char *env_var, size_t *len);

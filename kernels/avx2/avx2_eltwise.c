@@ -6,6 +6,7 @@
 
 #include "core/core.h"
 #include "core/rng_avx2.h"
+#include "kernels/batchnorm_coef.h"
 #include "kernels/avx2/avx2_kernels.h"
 #include "scnn.h"
 
@@ -480,19 +481,8 @@ void scnn_avx2_batchnorm_forward_train_with(scnn_avx2_pfor pf, int m, int c, con
             mu[j] /= m;
         a.mean = mu;
         bn_sums(pf, &a, 1, ss, NULL);
-        for (int j = 0; j < cn; j++) {
-            const double var = ss[j] / m, is = 1.0 / sqrt(var + (double)eps);
-            mean[c0 + j] = (float)mu[j];
-            invstd[c0 + j] = (float)is;
-            const double stat_var = unbiased_var && m > 1 ? var * m / (m - 1) : var;
-            run_mean[c0 + j] =
-                (float)((double)momentum * run_mean[c0 + j] + (1.0 - (double)momentum) * mu[j]);
-            run_var[c0 + j] = (float)((double)momentum * run_var[c0 + j] +
-                                      (1.0 - (double)momentum) * stat_var);
-            const double s = (double)gamma[c0 + j] * is;
-            scale[j] = (float)s;
-            shift[j] = (float)((double)beta[c0 + j] - mu[j] * s);
-        }
+        scnn_bn_train_coef(m, cn, mu, ss, eps, momentum, unbiased_var, gamma + c0, beta + c0,
+                           mean + c0, invstd + c0, run_mean + c0, run_var + c0, scale, shift);
         bn_apply(pf, m, c, c0, cn, x, scale, shift, y);
     }
 }
@@ -505,19 +495,13 @@ void scnn_avx2_batchnorm_forward_infer_with(scnn_avx2_pfor pf, int m, int c, con
     for (int c0 = 0; c0 < c; c0 += CB) {
         const int cn = MIN(CB, c - c0);
         float scale[CB], shift[CB];
-        for (int j = 0; j < cn; j++) {
-            const double s =
-                (double)gamma[c0 + j] / sqrt((double)run_var[c0 + j] + (double)eps);
-            scale[j] = (float)s;
-            shift[j] = (float)((double)beta[c0 + j] - (double)run_mean[c0 + j] * s);
-        }
+        scnn_bn_infer_coef(cn, gamma + c0, beta + c0, run_mean + c0, run_var + c0, eps, scale,
+                           shift);
         bn_apply(pf, m, c, c0, cn, x, scale, shift, y);
     }
 }
 
-/* dx = gamma*invstd/m * (m*dy - sum dy - xhat * sum dy*xhat), xhat = (x-mean)*invstd:
- * dx = ca*dy + cb*x + ce with ca = gamma*invstd, cb = -ca*invstd*sdyx/m,
- * ce = -ca*sdy/m - cb*mean. */
+/* dx = ca*dy + cb*x + ce (kernels/batchnorm_coef.h) */
 void scnn_avx2_batchnorm_backward_with(scnn_avx2_pfor pf, int m, int c, const float *x,
                                        const float *dy, const float *gamma, const float *mean,
                                        const float *invstd, float *dx, float *dgamma,
@@ -534,15 +518,8 @@ void scnn_avx2_batchnorm_backward_with(scnn_avx2_pfor pf, int m, int c, const fl
         bn_args a = {.m = m, .c = c, .c0 = c0, .cn = cn, .x = x, .dy = dy, .mean = mu,
                      .invstd = is};
         bn_sums(pf, &a, 2, sdy, sdyx);
-        for (int j = 0; j < cn; j++) {
-            const double g = (double)gamma[c0 + j] * is[j];
-            const double b = -g * is[j] * sdyx[j] / m;
-            ca[j] = (float)g;
-            cb[j] = (float)b;
-            ce[j] = (float)(-g * sdy[j] / m - b * mu[j]);
-            dgamma[c0 + j] = (float)sdyx[j];
-            dbeta[c0 + j] = (float)sdy[j];
-        }
+        scnn_bn_backward_coef(m, cn, mu, is, sdy, sdyx, gamma + c0, ca, cb, ce, dgamma + c0,
+                              dbeta + c0);
         if (c <= CB) {
             bn_args e = {.m = m, .c = c, .x = x, .dy = dy, .y = dx, .ca = ca, .cb = cb, .ce = ce};
             bn_rows(pf, &e, bn_backward_body);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/rng_avx512.h"
+#include "kernels/batchnorm_coef.h"
 #include "kernels/avx512/avx512_kernels.h"
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -151,91 +152,6 @@ typedef struct pool_args {
     const uint8_t *cidx;
 } pool_args;
 
-/* x [n,h,w,c] -> y, idx [n,h/2,w/2,c]; items are output rows (image, oy) */
-static void maxpool_forward_body(void *ctx, long first, long last, int slot)
-{
-    (void)slot;
-    const pool_args *a = ctx;
-    const int h = a->h, w = a->w, c = a->c, ph = h / 2, pw = w / 2;
-    for (long r = first; r < last; r++) {
-        const int b = (int)(r / ph), oy = (int)(r % ph);
-        for (int ox = 0; ox < pw; ox++) {
-            const float *x0 = a->x + (((size_t)b * h + 2 * oy) * w + 2 * ox) * c;
-            const float *xs[3] = {x0 + c, x0 + (size_t)w * c, x0 + (size_t)w * c + c};
-            const size_t o = (((size_t)b * ph + oy) * pw + ox) * c;
-            for (int ch = 0; ch < c; ch += 16) {
-                const __mmask16 k = MASK(c - ch);
-                __m512 best = _mm512_maskz_loadu_ps(k, x0 + ch);
-                __m512i arg = _mm512_setzero_si512();
-                for (int t = 0; t < 3; t++) {
-                    const __m512 v = _mm512_maskz_loadu_ps(k, xs[t] + ch);
-                    /* strictly greater: the first maximum wins ties, NaN never wins */
-                    const __mmask16 gt = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ);
-                    best = _mm512_mask_mov_ps(best, gt, v);
-                    arg = _mm512_mask_mov_epi32(arg, gt, _mm512_set1_epi32(t + 1));
-                }
-                _mm512_mask_storeu_ps(a->y + o + ch, k, best);
-                _mm512_mask_cvtepi32_storeu_epi8(a->idx + o + ch, k, arg);
-            }
-        }
-    }
-}
-
-void scnn_avx512_maxpool_forward_with(scnn_avx2_pfor pf, int n, int h, int w, int c,
-                                      const float *x, float *y, uint8_t *idx)
-{
-    pool_args a = {.n = n, .h = h, .w = w, .c = c, .x = x, .y = y, .idx = idx};
-    const long row = (long)(w / 2) * c * 4 + 1;
-    pf((long)n * (h / 2), GRAIN_ELEMS / row + 1, maxpool_forward_body, &a);
-}
-
-/* dy, idx [n,h/2,w/2,c] -> dx [n,h,w,c]; items are input row pairs (image, oy), the last item
- * of an image with odd h also clears its dropped row */
-static void maxpool_backward_body(void *ctx, long first, long last, int slot)
-{
-    (void)slot;
-    const pool_args *a = ctx;
-    const int h = a->h, w = a->w, c = a->c, ph = h / 2, pw = w / 2;
-    const size_t rowlen = (size_t)w * c;
-    for (long r = first; r < last; r++) {
-        const int b = (int)(r / ph), oy = (int)(r % ph);
-        float *d0 = a->y + ((size_t)b * h + 2 * oy) * rowlen, *d1 = d0 + rowlen;
-        for (int ox = 0; ox < pw; ox++) {
-            const size_t o = (((size_t)b * ph + oy) * pw + ox) * c;
-            const float *g = a->x + o;
-            const uint8_t *ix = a->cidx + o;
-            float *p[4] = {d0 + (size_t)2 * ox * c, d0 + (size_t)(2 * ox + 1) * c,
-                           d1 + (size_t)2 * ox * c, d1 + (size_t)(2 * ox + 1) * c};
-            for (int ch = 0; ch < c; ch += 16) {
-                const __mmask16 k = MASK(c - ch);
-                const __m512i iv = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(k, ix + ch));
-                const __m512 gv = _mm512_maskz_loadu_ps(k, g + ch);
-                for (int t = 0; t < 4; t++) {
-                    const __mmask16 hit = _mm512_cmpeq_epi32_mask(iv, _mm512_set1_epi32(t));
-                    _mm512_mask_storeu_ps(p[t] + ch, k, _mm512_maskz_mov_ps(hit, gv));
-                }
-            }
-        }
-        if (w & 1) {
-            memset(d0 + (size_t)(w - 1) * c, 0, sizeof *d0 * (size_t)c);
-            memset(d1 + (size_t)(w - 1) * c, 0, sizeof *d1 * (size_t)c);
-        }
-        if ((h & 1) && oy == ph - 1)
-            memset(d1 + rowlen, 0, sizeof *d1 * rowlen);
-    }
-}
-
-void scnn_avx512_maxpool_backward_with(scnn_avx2_pfor pf, int n, int h, int w, int c,
-                                       const float *dy, const uint8_t *idx, float *dx)
-{
-    if (h / 2 == 0) { /* nothing is routed anywhere */
-        memset(dx, 0, sizeof *dx * (size_t)n * h * w * c);
-        return;
-    }
-    pool_args a = {.n = n, .h = h, .w = w, .c = c, .x = dy, .y = dx, .cidx = idx};
-    const long row = (long)w * c * 2 + 1;
-    pf((long)n * (h / 2), GRAIN_ELEMS / row + 1, maxpool_backward_body, &a);
-}
 
 /* ---- batch norm --------------------------------------------------------------------------------- */
 
@@ -410,19 +326,8 @@ void scnn_avx512_batchnorm_forward_train_with(scnn_avx2_pfor pf, int m, int c, c
             mu[j] /= m;
         a.mean = mu;
         bn_sums(pf, &a, 1, ss, NULL);
-        for (int j = 0; j < cn; j++) {
-            const double var = ss[j] / m, is = 1.0 / sqrt(var + (double)eps);
-            mean[c0 + j] = (float)mu[j];
-            invstd[c0 + j] = (float)is;
-            const double stat_var = unbiased_var && m > 1 ? var * m / (m - 1) : var;
-            run_mean[c0 + j] =
-                (float)((double)momentum * run_mean[c0 + j] + (1.0 - (double)momentum) * mu[j]);
-            run_var[c0 + j] = (float)((double)momentum * run_var[c0 + j] +
-                                      (1.0 - (double)momentum) * stat_var);
-            const double s = (double)gamma[c0 + j] * is;
-            scale[j] = (float)s;
-            shift[j] = (float)((double)beta[c0 + j] - mu[j] * s);
-        }
+        scnn_bn_train_coef(m, cn, mu, ss, eps, momentum, unbiased_var, gamma + c0, beta + c0,
+                           mean + c0, invstd + c0, run_mean + c0, run_var + c0, scale, shift);
         bn_args e = {.mode = 0, .m = m, .c = c, .c0 = c0, .cn = cn, .x = x, .y = y,
                      .scale = scale, .shift = shift};
         bn_rows(pf, &e);
@@ -437,21 +342,15 @@ void scnn_avx512_batchnorm_forward_infer_with(scnn_avx2_pfor pf, int m, int c, c
     for (int c0 = 0; c0 < c; c0 += CB) {
         const int cn = MIN(CB, c - c0);
         float scale[CB], shift[CB];
-        for (int j = 0; j < cn; j++) {
-            const double s =
-                (double)gamma[c0 + j] / sqrt((double)run_var[c0 + j] + (double)eps);
-            scale[j] = (float)s;
-            shift[j] = (float)((double)beta[c0 + j] - (double)run_mean[c0 + j] * s);
-        }
+        scnn_bn_infer_coef(cn, gamma + c0, beta + c0, run_mean + c0, run_var + c0, eps, scale,
+                           shift);
         bn_args e = {.mode = 0, .m = m, .c = c, .c0 = c0, .cn = cn, .x = x, .y = y,
                      .scale = scale, .shift = shift};
         bn_rows(pf, &e);
     }
 }
 
-/* dx = gamma*invstd/m * (m*dy - sum dy - xhat * sum dy*xhat), xhat = (x-mean)*invstd:
- * dx = ca*dy + cb*x + ce with ca = gamma*invstd, cb = -ca*invstd*sdyx/m,
- * ce = -ca*sdy/m - cb*mean. */
+/* dx = ca*dy + cb*x + ce (kernels/batchnorm_coef.h) */
 void scnn_avx512_batchnorm_backward_with(scnn_avx2_pfor pf, int m, int c, const float *x,
                                          const float *dy, const float *gamma, const float *mean,
                                          const float *invstd, float *dx, float *dgamma,
@@ -468,15 +367,8 @@ void scnn_avx512_batchnorm_backward_with(scnn_avx2_pfor pf, int m, int c, const 
         bn_args a = {.m = m, .c = c, .c0 = c0, .cn = cn, .x = x, .dy = dy, .mean = mu,
                      .invstd = is};
         bn_sums(pf, &a, 2, sdy, sdyx);
-        for (int j = 0; j < cn; j++) {
-            const double g = (double)gamma[c0 + j] * is[j];
-            const double b = -g * is[j] * sdyx[j] / m;
-            ca[j] = (float)g;
-            cb[j] = (float)b;
-            ce[j] = (float)(-g * sdy[j] / m - b * mu[j]);
-            dgamma[c0 + j] = (float)sdyx[j];
-            dbeta[c0 + j] = (float)sdy[j];
-        }
+        scnn_bn_backward_coef(m, cn, mu, is, sdy, sdyx, gamma + c0, ca, cb, ce, dgamma + c0,
+                              dbeta + c0);
         bn_args e = {.mode = 1, .m = m, .c = c, .c0 = c0, .cn = cn, .x = x, .dy = dy, .y = dx,
                      .ca = ca, .cb = cb, .ce = ce};
         bn_rows(pf, &e);
@@ -686,8 +578,9 @@ typedef struct pool_drop_args {
     float *out;
 } pool_drop_args;
 
-/* x [n,h,w,c] -> pooled, idx, mask, y = pooled*mask [n,h/2,w/2,c]; items are output rows: the
- * row's mask first, then the pool, which multiplies by it while it is in L1 */
+/* x [n,h,w,c] -> pooled, idx, mask, y = pooled*mask [n,h/2,w/2,c] (without out: the max-pool
+ * alone); items are output rows: the row's mask first, then the pool, which multiplies by it
+ * while it is in L1 */
 static void pool_dropout_forward_body(void *ctx, long first, long last, int slot)
 {
     (void)slot;
@@ -697,7 +590,8 @@ static void pool_dropout_forward_body(void *ctx, long first, long last, int slot
     for (long r = first; r < last; r++) {
         const int b = (int)(r / ph), oy = (int)(r % ph);
         const size_t row = (((size_t)b * ph + oy) * pw) * c;
-        mask_range(&pd->drop, row, row + (size_t)pw * c);
+        if (pd->out)
+            mask_range(&pd->drop, row, row + (size_t)pw * c);
         for (int ox = 0; ox < pw; ox++) {
             const float *x0 = a->x + (((size_t)b * h + 2 * oy) * w + 2 * ox) * c;
             const float *xs[3] = {x0 + c, x0 + (size_t)w * c, x0 + (size_t)w * c + c};
@@ -714,9 +608,10 @@ static void pool_dropout_forward_body(void *ctx, long first, long last, int slot
                 }
                 _mm512_mask_storeu_ps(a->y + o + ch, k, best);
                 _mm512_mask_cvtepi32_storeu_epi8(a->idx + o + ch, k, arg);
-                _mm512_mask_storeu_ps(
-                    pd->out + o + ch, k,
-                    _mm512_mul_ps(best, _mm512_maskz_loadu_ps(k, pd->drop.mask + o + ch)));
+                if (pd->out)
+                    _mm512_mask_storeu_ps(
+                        pd->out + o + ch, k,
+                        _mm512_mul_ps(best, _mm512_maskz_loadu_ps(k, pd->drop.mask + o + ch)));
             }
         }
     }
@@ -734,7 +629,9 @@ void scnn_avx512_pool_dropout_forward_with(scnn_avx2_pfor pf, int n, int h, int 
 }
 
 /* dy, mask, idx, pooled [n,h/2,w/2,c] -> dx [n,h,w,c]: dy*mask routed to the winner where the
- * winner (pooled) is > 0, zero elsewhere; items are input row pairs, as maxpool_backward's */
+ * winner (pooled) is > 0, zero elsewhere (without mask and pooled: the max-pool backward alone);
+ * items are input row pairs (image, oy), the last of an image with odd h also clears its
+ * dropped row */
 static void pool_dropout_backward_body(void *ctx, long first, long last, int slot)
 {
     (void)slot;
@@ -752,10 +649,13 @@ static void pool_dropout_backward_body(void *ctx, long first, long last, int slo
             for (int ch = 0; ch < c; ch += 16) {
                 const __mmask16 k = MASK(c - ch);
                 const __m512i iv = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(k, a->cidx + o + ch));
-                const __m512 gv = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, a->x + o + ch),
-                                                _mm512_maskz_loadu_ps(k, pd->mask + o + ch));
-                const __mmask16 pos = _mm512_cmp_ps_mask(_mm512_maskz_loadu_ps(k, pd->pooled + o + ch),
-                                                         _mm512_setzero_ps(), _CMP_GT_OQ);
+                __m512 gv = _mm512_maskz_loadu_ps(k, a->x + o + ch);
+                if (pd->mask)
+                    gv = _mm512_mul_ps(gv, _mm512_maskz_loadu_ps(k, pd->mask + o + ch));
+                const __mmask16 pos =
+                    pd->pooled ? _mm512_cmp_ps_mask(_mm512_maskz_loadu_ps(k, pd->pooled + o + ch),
+                                                    _mm512_setzero_ps(), _CMP_GT_OQ)
+                               : (__mmask16)0xffff;
                 for (int t = 0; t < 4; t++) {
                     const __mmask16 hit =
                         pos & _mm512_cmpeq_epi32_mask(iv, _mm512_set1_epi32(t));
@@ -784,4 +684,16 @@ void scnn_avx512_pool_dropout_backward_with(scnn_avx2_pfor pf, int n, int h, int
                         .mask = mask, .pooled = pooled, .out = dx};
     const long row = (long)w * c * 2 + 1;
     pf((long)n * (h / 2), GRAIN_ELEMS / row + 1, pool_dropout_backward_body, &a);
+}
+
+void scnn_avx512_maxpool_forward_with(scnn_avx2_pfor pf, int n, int h, int w, int c,
+                                      const float *x, float *y, uint8_t *idx)
+{
+    scnn_avx512_pool_dropout_forward_with(pf, n, h, w, c, x, 0.0f, 0, y, idx, NULL, NULL);
+}
+
+void scnn_avx512_maxpool_backward_with(scnn_avx2_pfor pf, int n, int h, int w, int c,
+                                       const float *dy, const uint8_t *idx, float *dx)
+{
+    scnn_avx512_pool_dropout_backward_with(pf, n, h, w, c, dy, NULL, idx, NULL, dx);
 }
