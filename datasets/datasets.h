@@ -5,8 +5,29 @@
 #define SCNN_DATASETS_H
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
 
 #include "scnn.h"
+
+/* The end of every reader: on success ds takes the n 28x28 images and their labels (malloc'd);
+ * on failure they are freed and ds stays empty. Returns st. Inline, so that the readers and
+ * the dispatcher do not call each other. */
+static inline scnn_status scnn_dataset_adopt(scnn_dataset *ds, scnn_status st, size_t n,
+                                             uint8_t *images, uint8_t *labels)
+{
+    if (st != SCNN_OK) {
+        free(images);
+        free(labels);
+        return st;
+    }
+    ds->n = n;
+    ds->rows = SCNN_IMG_H;
+    ds->cols = SCNN_IMG_W;
+    ds->images = images;
+    ds->labels = labels;
+    return SCNN_OK;
+}
 
 /* ---- IDX folders (datasets/idx.c) ------------------------------------------------------------ */
 

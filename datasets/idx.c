@@ -224,17 +224,7 @@ static scnn_status idx_load(scnn_dataset *ds, const char *images_path, const cha
         gzclose(img.gz);
     if (lab.gz)
         gzclose(lab.gz);
-    if (st) {
-        free(images);
-        free(labels);
-        return st;
-    }
-    ds->n = n;
-    ds->rows = SCNN_IMG_H;
-    ds->cols = SCNN_IMG_W;
-    ds->images = images;
-    ds->labels = labels;
-    return SCNN_OK;
+    return scnn_dataset_adopt(ds, st, n, images, labels);
 }
 
 scnn_status scnn_idx_load(scnn_dataset *ds, const char *images_path, const char *labels_path)

@@ -422,15 +422,5 @@ scnn_status scnn_png_tree_load(scnn_dataset *ds, const char *dir, const char *da
         labels[i] = v[i].label;
     }
     free(v);
-    if (st) {
-        free(images);
-        free(labels);
-        return st;
-    }
-    ds->n = n;
-    ds->rows = SCNN_IMG_H;
-    ds->cols = SCNN_IMG_W;
-    ds->images = images;
-    ds->labels = labels;
-    return SCNN_OK;
+    return scnn_dataset_adopt(ds, st, n, images, labels);
 }

@@ -178,6 +178,7 @@ static void test_load_first(void **state)
     assert_int_equal(scnn_dataset_load_first(&more, tu_data_dir("fashion_mnist"), "t10k", 20000),
                      SCNN_OK);
     assert_int_equal(more.n, 10000);
+    scnn_dataset_free(&more);
     assert_int_not_equal(scnn_dataset_load_first(&more, "/nonexistent", "t10k", 5), SCNN_OK);
     expect_zeroed(&more);
     scnn_dataset_free(&first);

@@ -51,6 +51,7 @@ static void test_back_edge_rejected(void **state)
 
     /* the same two files the right way round pass */
     tu_rmrf(dir);
+    free(dir);
     dir = tu_mkdtemp();
     compile(dir, "core/low.o", "int scnn_low(void) { return 1; }");
     compile(dir, "model/high.o", "int scnn_low(void); int scnn_high(void) { return scnn_low(); }");
