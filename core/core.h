@@ -121,8 +121,8 @@ void scnn_strbuf_free(scnn_strbuf *b);
 
 /* ---- aligned allocation (core/alloc.c) ------------------------------------------------------- */
 
-/* bytes (rounded up to a multiple of 64; 0 gives 64) at a 64-byte boundary, zeroed; free() it.
- * NULL when out of memory. */
+/* Exactly bytes (0 gives 64) at a 64-byte boundary, zeroed; free() it. NULL when out of
+ * memory. */
 void *scnn_alloc_aligned(size_t bytes);
 
 #endif

@@ -5,6 +5,14 @@
  * [in,out], all row-major float32. Every operation OVERWRITES its outputs (never accumulates).
  * A NULL entry falls back to the naive backend's (see scnn_backend_resolve()).
  *
+ * Alignment and extent contract: an array argument (float or uint8) is aligned only to its
+ * element type, and may end exactly at the end of mapped memory. A kernel reads and writes only
+ * the elements its shape names (for gemm: rows of ld elements, the last row only as far as
+ * its columns reach), never one past the end, and uses unaligned vector loads and stores (or
+ * masked ones for tails). Only the convolution workspace is 64-byte aligned, and only its
+ * conv2d_workspace() bytes may be touched. The parity tests (tests/test_backends.c) place
+ * every array against a PROT_NONE page to hold every registered backend to this.
+ *
  * This interface is frozen: backends, the bench and the tests build on it. Extend it by adding
  * fields at the end; never change the meaning of an existing one.
  */

@@ -36,11 +36,11 @@ static bool sanitized(void)
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
+/* Every array a kernel reads or writes ends against a PROT_NONE page, at the alignment
+ * include/backend.h promises (a float's), so that one element past the end faults. */
 static void *xalloc(size_t bytes)
 {
-    void *p = aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
-    assert_non_null(p);
-    return p;
+    return tu_guarded(bytes, sizeof(float));
 }
 
 static float *floats(size_t n)
@@ -82,13 +82,13 @@ static float *dup(const float *x, size_t n)
     return y;
 }
 
-/* A conv workspace of exactly the asked size (so that ASan sees an overrun), or NULL for 0. */
+/* A conv workspace of exactly the asked size, 64-byte aligned as include/backend.h promises,
+ * against a PROT_NONE page (as close as the alignment allows), or NULL for 0. */
 static void *new_ws(size_t bytes)
 {
     if (!bytes)
         return NULL;
-    void *p = aligned_alloc(64, (bytes + 63) / 64 * 64);
-    assert_non_null(p);
+    void *p = tu_guarded(bytes, 64);
     memset(p, 0x5a, bytes);
     return p;
 }
@@ -284,9 +284,9 @@ static bool check_conv(const scnn_backend *b, scnn_conv2d d, enum fill kind, uin
     b->conv2d_backward_filter(&d, x, dy, dw2, NULL, ws);
     close_to(&cx, "conv2d_backward_filter (db NULL)", dw2, rdw, nw);
 
-    free(x), free(w), free(bias), free(dy), free(ry), free(rdx), free(rdw), free(rdb);
-    free(y), free(dx), free(dw), free(db), free(y2), free(dx2), free(dw2), free(db2);
-    free(rws), free(ws), free(ws2);
+    tu_free(x), tu_free(w), tu_free(bias), tu_free(dy), tu_free(ry), tu_free(rdx), tu_free(rdw), tu_free(rdb);
+    tu_free(y), tu_free(dx), tu_free(dw), tu_free(db), tu_free(y2), tu_free(dx2), tu_free(dw2), tu_free(db2);
+    tu_free(rws), tu_free(ws), tu_free(ws2);
     return cx.ok;
 }
 
@@ -352,23 +352,25 @@ static bool check_gemm(const scnn_backend *b, bool ta, bool tb, int m, int n, in
     const int arows = ta ? kk : m, acols = ta ? m : kk, lda = acols + gap;
     const int brows = tb ? n : kk, bcols = tb ? kk : n, ldb = bcols + gap;
     const int ldc = n + gap;
-    const size_t na = (size_t)arows * lda, nbn = (size_t)brows * ldb, nc = (size_t)m * ldc;
+    /* the last row of each matrix ends at its last column (include/backend.h) */
+    const size_t na = (size_t)(arows - 1) * lda + acols, nbn = (size_t)(brows - 1) * ldb + bcols;
+    const size_t nc = (size_t)(m - 1) * ldc + n;
     float *a = new_nan(na), *bm = new_nan(nbn), *c0 = new_nan(nc);
     for (int i = 0; i < arows; i++) {
         float *t = new_fill((size_t)acols, seed * 1000 + i, kind, -4, 4);
         memcpy(a + (size_t)i * lda, t, sizeof *t * acols);
-        free(t);
+        tu_free(t);
     }
     for (int i = 0; i < brows; i++) {
         float *t = new_fill((size_t)bcols, seed * 1000 + 500 + i, kind, -4, 4);
         memcpy(bm + (size_t)i * ldb, t, sizeof *t * bcols);
-        free(t);
+        tu_free(t);
     }
     if (beta != 0.0f)
         for (int i = 0; i < m; i++) {
             float *t = new_fill((size_t)n, seed * 1000 + 900 + i, kind, -9, 9);
             memcpy(c0 + (size_t)i * ldc, t, sizeof *t * n);
-            free(t);
+            tu_free(t);
         }
     float *rc = dup(c0, nc), *gc = dup(c0, nc), *gc2 = dup(c0, nc);
     naive->gemm(ta, tb, m, n, kk, alpha, a, lda, bm, ldb, beta, rc, ldc);
@@ -380,7 +382,7 @@ static bool check_gemm(const scnn_backend *b, bool ta, bool tb, int m, int n, in
         memcpy(gv + (size_t)i * n, gc + (size_t)i * ldc, sizeof *gv * n);
     }
     close_to(&cx, "gemm", gv, rv, (size_t)m * n);
-    for (int i = 0; i < m && cx.ok; i++)
+    for (int i = 0; i + 1 < m && cx.ok; i++)
         if (memcmp(gc + (size_t)i * ldc + n, c0 + (size_t)i * ldc + n, sizeof *gc * gap) != 0) {
             cx.ok = false;
             snprintf(msg, len, "backend %s, gemm, %s: wrote c outside its n columns (row %d)",
@@ -392,7 +394,7 @@ static bool check_gemm(const scnn_backend *b, bool ta, bool tb, int m, int n, in
     for (int i = 0; i < m; i++)
         memcpy(rv + (size_t)i * n, gc2 + (size_t)i * ldc, sizeof *rv * n);
     same_bits(&cx, "gemm", rv, gv, sizeof *gv * m * n);
-    free(a), free(bm), free(c0), free(rc), free(gc), free(gc2), free(rv), free(gv);
+    tu_free(a), tu_free(bm), tu_free(c0), tu_free(rc), tu_free(gc), tu_free(gc2), tu_free(rv), tu_free(gv);
     return cx.ok;
 }
 
@@ -482,7 +484,7 @@ static bool check_bias_relu(const scnn_backend *b, int rows, int cols, enum fill
         b->bias_act(rows, cols, g2, bias, relu);
         close_to(&cx, "bias_act", g, r, n);
         same_bits(&cx, "bias_act", g2, g, n * sizeof *g);
-        free(r), free(g), free(g2);
+        tu_free(r), tu_free(g), tu_free(g2);
     }
     snprintf(cx.shape, sizeof cx.shape, "rows %d cols %d (%s inputs)", rows, cols,
              fill_name[kind]);
@@ -511,8 +513,8 @@ static bool check_bias_relu(const scnn_backend *b, int rows, int cols, enum fill
     b->mul(n, y0, mask, gm2);
     close_to(&cx, "mul", gm, rm, n);
     same_bits(&cx, "mul", gm2, gm, n * sizeof *gm);
-    free(y0), free(bias), free(yr), free(dy0), free(rdb), free(gdb), free(gdb2);
-    free(r), free(g), free(g2), free(mask), free(rm), free(gm), free(gm2);
+    tu_free(y0), tu_free(bias), tu_free(yr), tu_free(dy0), tu_free(rdb), tu_free(gdb), tu_free(gdb2);
+    tu_free(r), tu_free(g), tu_free(g2), tu_free(mask), tu_free(rm), tu_free(gm), tu_free(gm2);
     return cx.ok;
 }
 
@@ -527,10 +529,9 @@ static bool check_maxpool(const scnn_backend *b, int n, int h, int w, int c, enu
     /* ints in a narrow range: many ties, where the first maximum must win */
     float *x = new_fill(nx, seed, kind, -2, 2), *dy = new_fill(ny, seed + 1, kind, -9, 9);
     float *ry = floats(ny), *gy = new_nan(ny), *gy2 = floats(ny);
-    uint8_t *ri = malloc(ny + 1), *gi = malloc(ny + 1), *gi2 = malloc(ny + 1);
-    assert_true(ri && gi && gi2);
-    memset(gi, 0xee, ny + 1);
-    memset(gi2, 0xdd, ny + 1);
+    uint8_t *ri = tu_guarded(ny, 1), *gi = tu_guarded(ny, 1), *gi2 = tu_guarded(ny, 1);
+    memset(gi, 0xee, ny);
+    memset(gi2, 0xdd, ny);
     fill_value(gy2, ny, -1e30f);
     naive->maxpool_forward(n, h, w, c, x, ry, ri);
     b->maxpool_forward(n, h, w, c, x, gy, gi);
@@ -546,8 +547,8 @@ static bool check_maxpool(const scnn_backend *b, int n, int h, int w, int c, enu
     b->maxpool_backward(n, h, w, c, dy, ri, gdx2);
     close_to(&cx, "maxpool_backward", gdx, rdx, nx);
     same_bits(&cx, "maxpool_backward", gdx2, gdx, nx * sizeof *gdx);
-    free(x), free(dy), free(ry), free(gy), free(gy2), free(ri), free(gi), free(gi2);
-    free(rdx), free(gdx), free(gdx2);
+    tu_free(x), tu_free(dy), tu_free(ry), tu_free(gy), tu_free(gy2), tu_free(ri), tu_free(gi), tu_free(gi2);
+    tu_free(rdx), tu_free(gdx), tu_free(gdx2);
     return cx.ok;
 }
 
@@ -637,12 +638,12 @@ static bool check_batchnorm(const scnn_backend *b, int m, int c, bool unbiased, 
     same_bits(&cx, "batchnorm_backward (dgamma)", dg2, gdg, nc * 4);
     same_bits(&cx, "batchnorm_backward (dbeta)", db2, gdb, nc * 4);
 
-    free(x), free(dy), free(gamma), free(beta), free(rm0), free(rv0);
+    tu_free(x), tu_free(dy), tu_free(gamma), tu_free(beta), tu_free(rm0), tu_free(rv0);
     for (int s = 0; s < 2; s++)
         for (int i = 0; i < 7; i++)
-            free(out[s][i]);
-    free(rdg), free(rdb), free(gdg), free(gdb), free(y2), free(mean2), free(is2), free(rmean2);
-    free(rvar2), free(yi2), free(dx2), free(dg2), free(db2);
+            tu_free(out[s][i]);
+    tu_free(rdg), tu_free(rdb), tu_free(gdg), tu_free(gdb), tu_free(y2), tu_free(mean2), tu_free(is2), tu_free(rmean2);
+    tu_free(rvar2), tu_free(yi2), tu_free(dx2), tu_free(dg2), tu_free(db2);
     return cx.ok;
 }
 
@@ -655,8 +656,7 @@ static bool check_softmax(const scnn_backend *b, int n, int classes, int range, 
              n, classes, range, fill_name[kind]);
     const size_t nn = (size_t)n * classes;
     float *logits = new_fill(nn, seed, kind, -range, range);
-    uint8_t *labels = malloc((size_t)n);
-    assert_non_null(labels);
+    uint8_t *labels = tu_guarded((size_t)n, 1);
     for (int i = 0; i < n; i++)
         labels[i] = (uint8_t)(tu_rand_u64(seed, (uint64_t)i) % (uint64_t)classes);
     float *rp = new_nan(nn), *rd = new_nan(nn), *gp = new_nan(nn), *gd = new_nan(nn);
@@ -676,7 +676,7 @@ static bool check_softmax(const scnn_backend *b, int n, int classes, int range, 
     gloss2 = b->softmax_xent(n, classes, logits, labels, gp2, NULL);
     close_to(&cx, "softmax_xent, dlogits NULL (loss)", &gloss2, &rloss, 1);
     close_to(&cx, "softmax_xent, dlogits NULL (probs)", gp2, rp, nn);
-    free(logits), free(labels), free(rp), free(rd), free(gp), free(gd), free(gp2), free(gd2);
+    tu_free(logits), tu_free(labels), tu_free(rp), tu_free(rd), tu_free(gp), tu_free(gd), tu_free(gp2), tu_free(gd2);
     return cx.ok;
 }
 
@@ -700,10 +700,10 @@ static bool check_adam(const scnn_backend *b, size_t count, enum fill kind, uint
     close_to(&cx, "adam_update (v)", st[1][2], st[0][2], count);
     for (int i = 0; i < 3; i++)
         same_bits(&cx, "adam_update", st[2][i], st[1][i], count * 4);
-    free(p), free(g), free(m), free(v);
+    tu_free(p), tu_free(g), tu_free(m), tu_free(v);
     for (int s = 0; s < 3; s++)
         for (int i = 0; i < 3; i++)
-            free(st[s][i]);
+            tu_free(st[s][i]);
     return cx.ok;
 }
 
@@ -723,7 +723,7 @@ static bool check_dropout_mask(const scnn_backend *b, size_t count, float p, uin
     close_to(&cx, "dropout_mask", g, r, count);
     bits_equal(&cx, "dropout_mask", g, r, count * sizeof *g, "not naive's bits");
     same_bits(&cx, "dropout_mask", g2, g, count * sizeof *g);
-    free(r), free(g), free(g2);
+    tu_free(r), tu_free(g), tu_free(g2);
     return cx.ok;
 }
 
@@ -951,6 +951,62 @@ static void bad_adam(size_t count, float *p, const float *g, float *m, float *v,
     bump(p, count - 1);
 }
 
+/* A tail overrun: the conv forward writes one float past y's end (a tail loop with <= for <). */
+static void overrun_conv_forward(const scnn_conv2d *d, const float *x, const float *w,
+                                 const float *b, float *y, void *ws)
+{
+    base.conv2d_forward(d, x, w, b, y, ws);
+    size_t ny = (size_t)d->n * d->p * d->q * d->k;
+    volatile float *v = y;
+    v[ny] = 0.0f;
+}
+
+/* A tail over-read: relu_backward reads one float past y's end (and discards it). */
+static void overread_relu_backward(size_t count, const float *y, float *dy)
+{
+    volatile const float *v = y;
+    float extra = v[count];
+    (void)extra;
+    base.relu_backward(count, y, dy);
+}
+
+/* Runs one parity check of a broken copy of naive in a child process. */
+typedef struct guard_case {
+    int which; /* 0 the overrun, 1 the over-read, 2 and 3 their unbroken controls */
+} guard_case;
+
+static void run_guard_case(void *arg)
+{
+    const guard_case *g = arg;
+    char msg[MSG];
+    scnn_backend b = base;
+    b.name = "bad";
+    if (g->which == 0)
+        b.conv2d_forward = overrun_conv_forward;
+    if (g->which == 1)
+        b.relu_backward = overread_relu_backward;
+    /* k = 5 and an odd batch: no size here is a multiple of 16 floats */
+    if (g->which % 2 == 0)
+        check_conv(&b, scnn_conv2d_make(1, 7, 9, 3, 5, 3, 3, true, false), FILL_INT, 1, msg,
+                   sizeof msg);
+    else
+        check_bias_relu(&b, 3, 7, FILL_INT, 1, msg, sizeof msg);
+}
+
+/* The guard pages: one float written or read past an output's or an input's end faults (the
+ * 64-byte rounding of aligned_alloc used to hide both from ASan), while the unbroken kernels
+ * run clean through the same checks. */
+static void test_guard_pages_catch_overruns(void **state)
+{
+    (void)state;
+    base = scnn_backend_resolve(naive);
+    guard_case overrun = {0}, overread = {1}, control_conv = {2}, control_relu = {3};
+    assert_true(tu_dies(run_guard_case, &overrun));
+    assert_true(tu_dies(run_guard_case, &overread));
+    assert_false(tu_dies(run_guard_case, &control_conv));
+    assert_false(tu_dies(run_guard_case, &control_relu));
+}
+
 /* The check must fail, and its message must name the op. */
 static void expect_caught(bool ok, const char *msg, const char *op)
 {
@@ -1143,6 +1199,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_harness_catches_broken_kernels),
+        cmocka_unit_test(test_guard_pages_catch_overruns),
         cmocka_unit_test(test_conv_parity),
         cmocka_unit_test(test_gemm_parity),
         cmocka_unit_test(test_gemm_model_shapes),

@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -303,4 +306,70 @@ void tu_assert_same_file(const char *a, const char *b)
         fail_msg("%s and %s differ", a, b);
     free(pa);
     free(pb);
+}
+
+/* ---- guarded buffers ------------------------------------------------------------------------ */
+
+/* The live guarded mappings, so that tu_free tells them from malloc'd pointers. A test holds a
+ * few dozen at a time; a linear scan is plenty. */
+#define TU_MAX_GUARDED 4096
+static struct {
+    void *p, *base;
+    size_t len;
+} guarded[TU_MAX_GUARDED];
+static int n_guarded;
+
+void *tu_guarded(size_t bytes, size_t align)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    if (align < 1)
+        align = 1;
+    size_t data = (bytes + align + page - 1) / page * page;
+    size_t len = data + page;
+    uint8_t *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(base != MAP_FAILED);
+    assert_int_equal(mprotect(base + data, page, PROT_NONE), 0);
+    uintptr_t end = (uintptr_t)(base + data);
+    uint8_t *p = (uint8_t *)((end - bytes) / align * align);
+    /* Garbage, not zeros: a kernel must not depend on what an output held. */
+    memset(base, 0xa5, data);
+    assert_true(n_guarded < TU_MAX_GUARDED);
+    guarded[n_guarded].p = p;
+    guarded[n_guarded].base = base;
+    guarded[n_guarded].len = len;
+    n_guarded++;
+    return p;
+}
+
+void tu_free(void *p)
+{
+    if (!p)
+        return;
+    for (int i = n_guarded - 1; i >= 0; i--)
+        if (guarded[i].p == p) {
+            munmap(guarded[i].base, guarded[i].len);
+            guarded[i] = guarded[--n_guarded];
+            return;
+        }
+    free(p);
+}
+
+bool tu_dies(void (*fn)(void *), void *arg)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* The default action for a fault (cmocka's handler would carry on with the other tests
+         * in this child), and no report on stderr for the expected one. */
+        signal(SIGSEGV, SIG_DFL);
+        signal(SIGBUS, SIG_DFL);
+        if (!freopen("/dev/null", "w", stderr))
+            _exit(3);
+        fn(arg);
+        _exit(0);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }

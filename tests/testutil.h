@@ -78,6 +78,17 @@ float *tu_new_nan(size_t n);
 scnn_conv2d tu_conv_pads(int n, int h, int w, int c, int k, int kh, int kw, int top, int left,
                          int bottom, int right, bool relu);
 
+/* Kernel-test buffers, as include/backend.h's alignment contract allows: bytes at an address
+ * that is a multiple of align, placed so that the buffer ends as close as that allows against a
+ * PROT_NONE page (exactly against it when bytes is a multiple of align), so that a kernel's read
+ * or write of one element past the end faults in every build, sanitized or not. The bytes start
+ * as garbage (0xa5). Free with tu_free, which also frees malloc'd pointers. */
+void *tu_guarded(size_t bytes, size_t align);
+void tu_free(void *p);
+/* Runs fn(arg) in a child process; true when it did not finish normally (a signal, a sanitizer
+ * report or a non-zero exit): the guard-page tests' "caught". */
+bool tu_dies(void (*fn)(void *), void *arg);
+
 /* The op/direction pairs the per-operation benchmark measures ("conv1/fwd", ...). */
 extern const char *const tu_bench_op_dirs[];
 extern const int tu_bench_n_op_dirs;
