@@ -1,6 +1,6 @@
 # SCNN: one build. `make` builds ./scnn; `make test` and `make bench` set up everything they need.
 # Options: SANITIZE=1 (ASan+UBSan, build-san/), OPENMP=0 (no OpenMP, no omp backend),
-#          CI=true (warnings are errors).
+#          CI=true (warnings are errors). `make fuzz` runs the libFuzzer targets (fuzz/).
 CC      ?= gcc
 CXX     ?= g++
 OPENMP  ?= 1
@@ -21,6 +21,16 @@ ifeq ($(SANITIZE),1)
 endif
 ifeq ($(OPENMP),0)
   BUILD := $(BUILD)-noomp
+endif
+# FUZZ=1: the libFuzzer build of `make fuzz` (fuzz/fuzz.mk): clang, ASan+UBSan, no OpenMP, and
+# FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION (the readers skip their CRC comparisons).
+ifeq ($(FUZZ),1)
+  CC := clang
+  OPENMP := 0
+  BUILD := build-fuzz
+  CFLAGS_COMMON += -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+                   -fno-omit-frame-pointer -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+  LDFLAGS += -fsanitize=address,undefined
 endif
 
 # Only the avx2 and omp kernels get -mavx2 -mfma, only the avx512 ones (kernels/avx512 and
@@ -53,7 +63,7 @@ TEST_UTIL := $(BUILD)/tests/testutil.o
 SCNN := $(BUILD)/scnn
 
 .PHONY: all deps data test check-layers bench reproduce models-manifest lib install install-files \
-        uninstall clean help FORCE
+        uninstall clean help fuzz FORCE
 all: $(SCNN) scnn
 
 scnn: $(SCNN)
@@ -173,7 +183,7 @@ reproduce: data all
 	@sh tools/reproduce.sh
 
 clean:
-	rm -rf build build-san build-noomp build-san-noomp scnn
+	rm -rf build build-san build-noomp build-san-noomp build-fuzz scnn
 
 help:
 	@sed -n '1,4p' Makefile
@@ -181,3 +191,4 @@ help:
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 -include bench/bench.mk
 -include bench/e2e.mk
+include fuzz/fuzz.mk

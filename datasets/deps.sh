@@ -1,10 +1,11 @@
 #!/bin/sh
 # shellcheck disable=SC2086 # word splitting of package lists is intended
 # `make deps`: installs the Debian packages SCNN needs, or says which are missing.
-# Needed to build and test: fails without them. Data and benchmark peers: a warning.
+# Needed to build and test: fails without them. Data, benchmark peers and the fuzzers (clang,
+# libclang-rt-14-dev: make fuzz): a warning.
 # Silent and quick (no apt-get update) when everything is already installed.
 need="gcc make libcmocka-dev zlib1g-dev libpng-dev"
-want="g++ dataset-fashion-mnist gnuplot-nox libopenblas-dev libdnnl-dev libbenchmark-dev hyperfine"
+want="g++ dataset-fashion-mnist gnuplot-nox libopenblas-dev libdnnl-dev libbenchmark-dev hyperfine clang libclang-rt-14-dev"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "deps: dpkg-query not found (not Debian?): install the equivalents of: $need $want" >&2

@@ -44,6 +44,21 @@ static scnn_status read_error(const idx_file *f)
                      msg ? msg : "unknown zlib error");
 }
 
+/* A fuzzing build takes a gzip stream whose only fault is its CRC-32 or length trailer as
+ * ending there: a fuzzer's mutations would almost never carry a matching one. */
+static bool fuzz_skips_check(const idx_file *f)
+{
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+    int err = Z_OK;
+    const char *msg = gzerror(f->gz, &err);
+    return err == Z_DATA_ERROR && msg &&
+           (strstr(msg, "incorrect data check") || strstr(msg, "incorrect length check"));
+#else
+    (void)f;
+    return false;
+#endif
+}
+
 /* Reads up to len bytes; *got is how many arrived before the end of the (uncompressed)
  * stream. A read or decompression error is a failure, not an early end. */
 static scnn_status read_some(const idx_file *f, void *buf, size_t len, size_t *got)
@@ -53,6 +68,8 @@ static scnn_status read_some(const idx_file *f, void *buf, size_t len, size_t *g
         size_t want = len - *got;
         unsigned ask = want > IDX_CHUNK ? IDX_CHUNK : (unsigned)want;
         int n = gzread(f->gz, (uint8_t *)buf + *got, ask);
+        if (n < 0 && fuzz_skips_check(f))
+            return SCNN_OK;
         if (n < 0)
             return read_error(f);
         if (n == 0)
@@ -63,7 +80,7 @@ static scnn_status read_some(const idx_file *f, void *buf, size_t len, size_t *g
      * file" (Z_BUF_ERROR) in gzerror; the CRC check fails only at the end of the stream. */
     int err = Z_OK;
     gzerror(f->gz, &err);
-    return err == Z_OK ? SCNN_OK : read_error(f);
+    return err == Z_OK || fuzz_skips_check(f) ? SCNN_OK : read_error(f);
 }
 
 static scnn_status open_header(idx_file *f)

@@ -152,6 +152,9 @@ scnn_status scnn_checkpoint_save(const char *path, scnn_model *m, const scnn_ckp
  * checkpoints (format versions 1 and 2); a weights-only one sets the Adam moments and the
  * optimiser step to zero. */
 scnn_status scnn_checkpoint_load(const char *path, scnn_model *m, scnn_ckpt_meta *meta);
+/* The same for a whole checkpoint file in memory; name is for messages (NULL: "checkpoint"). */
+scnn_status scnn_checkpoint_load_mem(const void *data, size_t len, const char *name,
+                                     scnn_model *m, scnn_ckpt_meta *meta);
 /* The same for resuming training: a weights-only checkpoint is refused (SCNN_ERR_FORMAT, one
  * line saying so) and the model left untouched. */
 scnn_status scnn_checkpoint_load_state(const char *path, scnn_model *m, scnn_ckpt_meta *meta);
@@ -215,7 +218,15 @@ typedef struct scnn_train_opts {
     bool progress;                /* live progress bar (stdout is a terminal) */
 } scnn_train_opts;
 
+/* The largest values the options take (the CLI refuses larger ones). */
+#define SCNN_MAX_EPOCHS 100000
+#define SCNN_MAX_BATCH 100000
+#define SCNN_MAX_IMAGES 100000000
+
 void scnn_train_opts_default(scnn_train_opts *o);
+/* SCNN_OK when every option is in range (val_split in (0, 0.9]: there is always a validation
+ * set); otherwise SCNN_ERR_ARG and a message naming the option. scnn_train_run checks. */
+scnn_status scnn_train_opts_check(const scnn_train_opts *o);
 /* Runs the protocol: for each iteration k, out_dir/iter-k/{history.csv,best.ckpt,result.txt};
  * then out_dir/summary.json and a printed summary (per model, mean and standard deviation,
  * ensemble). The options are saved in out_dir/run.conf; state after every epoch makes the run

@@ -45,4 +45,9 @@ struct scnn_model {
     size_t ws_bytes;
 };
 
+/* scnn train --resume's run-folder readers on texts instead of files (fuzz/, tests; each may be
+ * NULL: absent): run.conf, iteration 0's state.txt and result.txt (model/train.c). The report's
+ * are scnn_run_parse_texts (model/run_folder.h). */
+scnn_status scnn_train_parse_texts(const char *run_conf, const char *state, const char *result);
+
 #endif

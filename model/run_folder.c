@@ -30,6 +30,23 @@ static scnn_status read_fail(const char *path)
     return scnn_fail(SCNN_ERR_IO, "cannot read %s: %s", path, strerror(errno));
 }
 
+/* The text of path, or a copy of given when that is not NULL (the readers on texts:
+ * scnn_run_parse_texts and the *_parse_text functions); NULL with errno set on failure, as
+ * scnn_read_text. */
+static char *read_or_copy(const char *path, size_t max, const char *given)
+{
+    if (!given)
+        return scnn_read_text(path, max);
+    if (strlen(given) > max) {
+        errno = EFBIG;
+        return NULL;
+    }
+    char *t = strdup(given);
+    if (!t)
+        errno = ENOMEM;
+    return t;
+}
+
 /* Next line of *p (NUL-terminated in place, trailing \r removed), or NULL at the end. */
 static char *next_line(char **p)
 {
@@ -64,7 +81,7 @@ static bool to_double(const char *s, double *out)
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (!*s || *end || errno == ERANGE)
+    if (!*s || *end || errno == ERANGE || !isfinite(v)) /* a NaN would pass every range check */
         return false;
     *out = v;
     return true;
@@ -88,12 +105,12 @@ scnn_status scnn_run_conf_write(const char *dir, const scnn_train_opts *o)
     return scnn_write_atomic(path, text, (size_t)n);
 }
 
-scnn_status scnn_run_conf_read(const char *dir, scnn_run_conf *c)
+static scnn_status conf_read(const char *dir, scnn_run_conf *c, const char *given)
 {
     memset(c, 0, sizeof *c);
     char path[SCNN_RUN_PATH + 64];
     snprintf(path, sizeof path, "%s/run.conf", dir);
-    char *text = scnn_read_text(path, 1 << 20);
+    char *text = read_or_copy(path, 1 << 20, given);
     if (!text) {
         if (errno == ENOENT)
             return scnn_fail(SCNN_ERR_IO,
@@ -185,6 +202,16 @@ scnn_status scnn_run_conf_read(const char *dir, scnn_run_conf *c)
     return st;
 }
 
+scnn_status scnn_run_conf_read(const char *dir, scnn_run_conf *c)
+{
+    return conf_read(dir, c, NULL);
+}
+
+scnn_status scnn_run_conf_parse_text(const char *text, scnn_run_conf *c)
+{
+    return conf_read("(memory)", c, text ? text : "");
+}
+
 scnn_status scnn_run_history_write(const char *path, const hist_row *h, int n)
 {
     size_t cap = 128 + (size_t)n * 160;
@@ -202,9 +229,9 @@ scnn_status scnn_run_history_write(const char *path, const hist_row *h, int n)
     return s;
 }
 
-static scnn_status read_history(const char *path, iter_data *it)
+static scnn_status read_history(const char *path, iter_data *it, const char *given)
 {
-    char *text = scnn_read_text(path, 64u << 20);
+    char *text = read_or_copy(path, 64u << 20, given);
     if (!text)
         return read_fail(path);
     char *p = text, *line = next_line(&p);
@@ -261,10 +288,10 @@ scnn_status scnn_run_result_write(const char *path, const scnn_run_result *r)
     return scnn_write_atomic(path, text, (size_t)n);
 }
 
-scnn_status scnn_run_result_read(const char *path, scnn_run_result *r)
+static scnn_status result_read(const char *path, scnn_run_result *r, const char *given)
 {
     memset(r, 0, sizeof *r);
-    char *text = scnn_read_text(path, 1 << 20);
+    char *text = read_or_copy(path, 1 << 20, given);
     if (!text)
         return read_fail(path);
     static const char *const keys[] = {"best_epoch", "epochs_run", "train_loss",       "train_acc",
@@ -320,10 +347,20 @@ scnn_status scnn_run_result_read(const char *path, scnn_run_result *r)
     return SCNN_OK;
 }
 
-static scnn_status read_result(const char *path, iter_data *it)
+scnn_status scnn_run_result_read(const char *path, scnn_run_result *r)
+{
+    return result_read(path, r, NULL);
+}
+
+scnn_status scnn_run_result_parse_text(const char *text, scnn_run_result *r)
+{
+    return result_read("(memory)/result.txt", r, text ? text : "");
+}
+
+static scnn_status read_result(const char *path, iter_data *it, const char *given)
 {
     scnn_run_result res;
-    scnn_status st = scnn_run_result_read(path, &res);
+    scnn_status st = result_read(path, &res, given);
     if (st != SCNN_OK)
         return st;
     if (res.best_epoch > it->n_hist || res.epochs_run != it->n_hist)
@@ -407,7 +444,7 @@ static bool json_str(const char *text, const char *key, char *out, size_t len)
 
 /* Means over the finished iterations; summary.json's figures replace them when it describes
  * exactly these iterations (as its numbers are what the training printed). */
-static scnn_status read_summary(run_data *r)
+static scnn_status read_summary(run_data *r, const char *given)
 {
     int n = r->n_finished;
     double tl[n ? n : 1], ta[n ? n : 1], trl[n ? n : 1], tra[n ? n : 1], vl[n ? n : 1],
@@ -435,7 +472,7 @@ static scnn_status read_summary(run_data *r)
 
     char path[SCNN_RUN_PATH + 64];
     snprintf(path, sizeof path, "%s/summary.json", r->dir);
-    char *text = scnn_read_text(path, 16u << 20);
+    char *text = read_or_copy(path, 16u << 20, given);
     if (!text) {
         if (errno == ENOENT)
             return SCNN_OK;
@@ -454,15 +491,23 @@ static scnn_status read_summary(run_data *r)
         free(text);
         return scnn_fail(SCNN_ERR_FORMAT, "%s: malformed (no %s)", path, "mean/ensemble figures");
     }
-    double v;
-    if (json_num(text, "threads", &v))
-        r->threads = (int)v;
-    if (json_num(text, "n_originals", &v))
-        r->n_originals = (long long)v;
-    if (json_num(text, "n_train", &v))
-        r->n_train = (long long)v;
-    if (json_num(text, "n_val", &v))
-        r->n_val = (long long)v;
+    /* Counts: whole and in range before they are converted (a 1e308 there was undefined
+     * behaviour; found by fuzz/fuzz_runfolder.c). */
+    static const char *const counts[] = {"threads", "n_originals", "n_train", "n_val"};
+    long long *cdst[] = {NULL, &r->n_originals, &r->n_train, &r->n_val};
+    for (int i = 0; i < 4; i++) {
+        double v;
+        if (!json_num(text, counts[i], &v))
+            continue;
+        if (!(v >= 0 && v <= 1e12 && v == floor(v))) {
+            free(text);
+            return scnn_fail(SCNN_ERR_FORMAT, "%s: %s is %g, not a count", path, counts[i], v);
+        }
+        if (cdst[i])
+            *cdst[i] = (long long)v;
+        else
+            r->threads = v > 1e6 ? 1000000 : (int)v;
+    }
     json_str(text, "git_rev", r->git_rev, sizeof r->git_rev);
     int count = 0;
     for (const char *p = text; (p = strstr(p, "\"iteration\":")); p++)
@@ -527,7 +572,7 @@ scnn_status scnn_run_load(run_data *r, const char *dir, bool with_probs)
         if (access(path, F_OK) != 0 && errno == ENOENT && access(res, F_OK) != 0 &&
             access(ckpt, F_OK) != 0)
             continue; /* started, but no epoch has finished */
-        if ((st = read_history(path, it)) != SCNN_OK)
+        if ((st = read_history(path, it, NULL)) != SCNN_OK)
             return st;
         it->present = true;
         r->n_present++;
@@ -537,7 +582,7 @@ scnn_status scnn_run_load(run_data *r, const char *dir, bool with_probs)
             it->epochs_run = it->n_hist;
             continue;
         }
-        if ((st = read_result(path, it)) != SCNN_OK)
+        if ((st = read_result(path, it, NULL)) != SCNN_OK)
             return st;
         r->n_finished++;
         if (r->n_finished > 1 && it->n_test != r->n_test)
@@ -555,5 +600,35 @@ scnn_status scnn_run_load(run_data *r, const char *dir, bool with_probs)
                          "%s: nothing to report yet: no iteration has a history.csv "
                          "(%s/iter-0/history.csv is written after the first epoch)",
                          r->dir, r->dir);
-    return read_summary(r);
+    return read_summary(r, NULL);
+}
+
+scnn_status scnn_run_parse_texts(const char *run_conf, const char *history, const char *result,
+                                 const char *summary)
+{
+    run_data *r = calloc(1, sizeof *r);
+    if (!r)
+        return scnn_fail(SCNN_ERR_NOMEM, "out of memory");
+    snprintf(r->dir, sizeof r->dir, "(memory)");
+    scnn_status st = conf_read(r->dir, &r->conf, run_conf ? run_conf : "");
+    if (st == SCNN_OK && !(r->it = calloc((size_t)r->conf.iterations, sizeof *r->it)))
+        st = scnn_fail(SCNN_ERR_NOMEM, "out of memory");
+    iter_data *it = r->it;
+    if (st == SCNN_OK && history) {
+        st = read_history("(memory)/iter-0/history.csv", it, history);
+        it->present = st == SCNN_OK;
+        r->n_present = it->present;
+        it->best_epoch = best_of_history(r, it);
+        it->epochs_run = it->n_hist;
+    }
+    if (st == SCNN_OK && history && result) {
+        st = read_result("(memory)/iter-0/result.txt", it, result);
+        r->n_finished = st == SCNN_OK;
+        r->n_test = it->n_test;
+    }
+    if (st == SCNN_OK && summary)
+        st = read_summary(r, summary);
+    scnn_run_free(r);
+    free(r);
+    return st;
 }

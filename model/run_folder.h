@@ -27,6 +27,10 @@ scnn_status scnn_run_conf_write(const char *dir, const scnn_train_opts *o);
  * (a newer scnn's) ignored, defaults for the keys it may lack; dataset, epochs and iterations are
  * required. A missing or malformed file is SCNN_ERR_IO/SCNN_ERR_FORMAT naming it (and the line). */
 scnn_status scnn_run_conf_read(const char *dir, scnn_run_conf *c);
+/* The same parser on run.conf's text (fuzz/, tests). */
+scnn_status scnn_run_conf_parse_text(const char *text, scnn_run_conf *c);
+/* The same parser on run.conf's text (fuzz/, tests). */
+scnn_status scnn_run_conf_parse_text(const char *text, scnn_run_conf *c);
 
 /* DIR/iter-k/result.txt: the figures of a finished iteration, "key number" lines. */
 typedef struct scnn_run_result {
@@ -41,6 +45,10 @@ scnn_status scnn_run_result_write(const char *path, const scnn_run_result *r);
 /* THE result.txt parser: every number strict; best_epoch, epochs_run, the six losses and
  * accuracies and n_test are required, the times optional (complete says). */
 scnn_status scnn_run_result_read(const char *path, scnn_run_result *r);
+/* The same parser on result.txt's text (fuzz/, tests). */
+scnn_status scnn_run_result_parse_text(const char *text, scnn_run_result *r);
+/* The same parser on result.txt's text (fuzz/, tests). */
+scnn_status scnn_run_result_parse_text(const char *text, scnn_run_result *r);
 
 /* A row of DIR/iter-k/history.csv: one epoch (training figures as Keras logs them). */
 typedef struct hist_row {
@@ -86,5 +94,20 @@ typedef struct run_data {
  * an unfinished iteration is read from its history.csv. */
 scnn_status scnn_run_load(run_data *r, const char *dir, bool with_probs);
 void scnn_run_free(run_data *r);
+/* The same readers on texts instead of files, for the fuzzers and the tests; each may be NULL
+ * (absent): run.conf, then iteration 0's history.csv, result.txt (read only with a history) and
+ * summary.json. */
+scnn_status scnn_run_parse_texts(const char *run_conf, const char *history, const char *result,
+                                 const char *summary);
+/* The same readers on texts instead of files, for the fuzzers and the tests; each may be NULL
+ * (absent): run.conf, then iteration 0's history.csv, result.txt (read only with a history) and
+ * summary.json. */
+scnn_status scnn_run_parse_texts(const char *run_conf, const char *history, const char *result,
+                                 const char *summary);
+/* The same readers on texts instead of files, for the fuzzers and the tests; each may be NULL
+ * (absent): run.conf, then iteration 0's history.csv, result.txt (read only with a history) and
+ * summary.json. */
+scnn_status scnn_run_parse_texts(const char *run_conf, const char *history, const char *result,
+                                 const char *summary);
 
 #endif

@@ -62,6 +62,40 @@ static bool select_by_acc(const scnn_train_opts *o) { return strcmp(o->select, "
 
 /* ---- small file helpers ------------------------------------------------------------------- */
 
+scnn_status scnn_train_opts_check(const scnn_train_opts *o)
+{
+    if (!o || !o->dataset || !scnn_class_names(o->dataset))
+        return scnn_fail(SCNN_ERR_ARG, "dataset '%s': want fashion_mnist or mnist",
+                         o && o->dataset ? o->dataset : "(none)");
+#define RANGE(cond, what, fmt, v)                                                                 \
+    if (!(cond))                                                                                  \
+        return scnn_fail(SCNN_ERR_ARG, what " " fmt, v);
+    RANGE(o->epochs >= 1 && o->epochs <= SCNN_MAX_EPOCHS, "epochs", "%d: want 1..100000", o->epochs)
+    RANGE(o->batch >= 1 && o->batch <= SCNN_MAX_BATCH, "batch", "%d: want 1..100000", o->batch)
+    RANGE(o->limit <= SCNN_MAX_IMAGES, "limit", "%zu: want 0..100000000", o->limit)
+    RANGE(o->test_limit <= SCNN_MAX_IMAGES, "test_limit", "%zu: want 0..100000000", o->test_limit)
+    RANGE(o->val_split > 0 && o->val_split <= 0.9, "val_split",
+          "%g: want a fraction in (0, 0.9] (training keeps the epoch with the best validation "
+          "figure, so it needs a validation set)", o->val_split)
+    RANGE(o->iterations >= 0 && o->iterations <= 1000, "iterations", "%d: want 1..1000",
+          o->iterations)
+    RANGE(o->augment >= 0 && o->augment <= 20, "augment", "%d: want 0..20", o->augment)
+    RANGE(o->patience >= 0 && o->patience <= SCNN_MAX_EPOCHS, "patience", "%d: want 0..100000",
+          o->patience)
+#undef RANGE
+    if (!o->protocol || (strcmp(o->protocol, "clean") != 0 && strcmp(o->protocol, "seed") != 0))
+        return scnn_fail(SCNN_ERR_ARG, "protocol '%s': want clean or seed",
+                         o->protocol ? o->protocol : "(none)");
+    if (!o->select || (strcmp(o->select, "val_loss") != 0 && strcmp(o->select, "val_acc") != 0))
+        return scnn_fail(SCNN_ERR_ARG, "select '%s': want val_loss or val_acc",
+                         o->select ? o->select : "(none)");
+    if (!o->out_dir || !*o->out_dir)
+        return scnn_fail(SCNN_ERR_ARG, "no run folder (out_dir)");
+    if (!o->backend)
+        return scnn_fail(SCNN_ERR_ARG, "no backend");
+    return SCNN_OK;
+}
+
 /* The value after "key " on its own line in text, or NULL. */
 static const char *find_key(const char *text, const char *key, char *val, size_t len)
 {
@@ -71,7 +105,7 @@ static const char *find_key(const char *text, const char *key, char *val, size_t
             const char *v = p + kl + 1, *e = strchr(v, '\n');
             size_t n = e ? (size_t)(e - v) : strlen(v);
             if (n >= len)
-                n = len - 1;
+                return NULL; /* longer than any valid value */
             memcpy(val, v, n);
             val[n] = 0;
             return val;
@@ -109,6 +143,12 @@ static scnn_status read_run_conf(const char *dir, scnn_train_opts *o)
     o->select = conf.select;
     o->patience = conf.patience;
     o->out_dir = dir;
+    /* The values must be what the command line would accept. */
+    if (scnn_train_opts_check(o) != SCNN_OK) {
+        char why[600];
+        snprintf(why, sizeof why, "%s", scnn_last_error());
+        return scnn_fail(SCNN_ERR_FORMAT, "cannot resume %s: %s/run.conf: %s", dir, dir, why);
+    }
     return SCNN_OK;
 }
 
@@ -209,38 +249,74 @@ static scnn_status write_state(const char *path, const iter_state *s, const epoc
     return st;
 }
 
-static bool read_state(const char *path, iter_state *s, epoch_stats *h, int max_epochs)
+/* One "epoch,loss,acc,val_loss,val_acc,seconds,images_per_s" line at full precision, every
+ * figure finite; *p moves past the line. */
+static bool parse_epoch_line(const char **p, epoch_stats *e)
 {
-    char *t = scnn_read_text(path, 16u << 20);
-    if (!t)
+    int used = 0;
+    if (sscanf(*p, "%d,%lf,%lf,%lf,%lf,%lf,%lf%n", &e->epoch, &e->loss, &e->acc, &e->val_loss,
+               &e->val_acc, &e->seconds, &e->images_per_s, &used) != 7 ||
+        ((*p)[used] != '\n' && (*p)[used] != 0))
         return false;
+    *p += used + ((*p)[used] == '\n');
+    return isfinite(e->loss) && isfinite(e->acc) && isfinite(e->val_loss) &&
+           isfinite(e->val_acc) && isfinite(e->seconds) && isfinite(e->images_per_s);
+}
+
+static bool is_hex64(const char *s)
+{
+    size_t n = 0;
+    while (s[n] && strchr("0123456789abcdef", s[n]))
+        n++;
+    return n == 64 && !s[n];
+}
+
+/* state.txt's text: false unless every field is there, consistent and in range (the epoch
+ * within max_epochs, the best epoch within the epochs run). */
+static bool parse_state(const char *t, iter_state *s, epoch_stats *h, int max_epochs)
+{
     char v[128];
+    long x = 0;
+    memset(s, 0, sizeof *s);
     bool ok = strncmp(t, "scnn-train-state 1\n", 19) == 0;
-    ok = ok && find_key(t, "epoch", v, sizeof v) && (s->epoch = atoi(v)) >= 1 &&
-         s->epoch <= max_epochs;
-    ok = ok && find_key(t, "slot", v, sizeof v) && (s->slot = v[0]) && (v[0] == 'a' || v[0] == 'b');
-    ok = ok && find_key(t, "ckpt_sha256", s->ckpt_sha, sizeof s->ckpt_sha);
-    ok = ok && find_key(t, "best_epoch", v, sizeof v) && ((s->best_epoch = atoi(v)) >= 0);
-    ok = ok && find_key(t, "best_metric", v, sizeof v) && ((s->best_metric = strtod(v, NULL)), 1);
-    ok = ok && find_key(t, "since_best", v, sizeof v) && ((s->since_best = atoi(v)) >= 0);
+    ok = ok && find_key(t, "epoch", v, sizeof v) && scnn_parse_long(v, 1, max_epochs, &x);
+    s->epoch = (int)x;
+    ok = ok && find_key(t, "slot", v, sizeof v) && (v[0] == 'a' || v[0] == 'b') && !v[1];
+    s->slot = v[0];
+    ok = ok && find_key(t, "ckpt_sha256", s->ckpt_sha, sizeof s->ckpt_sha) &&
+         is_hex64(s->ckpt_sha);
+    ok = ok && find_key(t, "best_epoch", v, sizeof v) && scnn_parse_long(v, 1, s->epoch, &x);
+    s->best_epoch = (int)x;
+    ok = ok && find_key(t, "best_metric", v, sizeof v) &&
+         scnn_parse_double(v, -1e308, 1e308, &s->best_metric);
+    ok = ok && find_key(t, "since_best", v, sizeof v) &&
+         scnn_parse_long(v, s->epoch - s->best_epoch, s->epoch - s->best_epoch, &x);
+    s->since_best = (int)x;
     const char *p = ok ? strstr(t, "\nhistory\n") : NULL;
     ok = p != NULL;
     if (ok) {
         p += 9;
-        for (int i = 0; i < s->epoch && ok; i++) {
-            epoch_stats *e = &h[i];
-            ok = sscanf(p, "%d,%lf,%lf,%lf,%lf,%lf,%lf", &e->epoch, &e->loss, &e->acc,
-                        &e->val_loss, &e->val_acc, &e->seconds, &e->images_per_s) == 7 &&
-                 e->epoch == i + 1;
-            p = strchr(p, '\n');
-            ok = ok && p;
-            if (p)
-                p++;
-        }
+        for (int i = 0; i < s->epoch && ok; i++)
+            ok = parse_epoch_line(&p, &h[i]) && h[i].epoch == i + 1;
+        ok = ok && !*p;
     }
-    free(t);
     return ok;
 }
+
+/* 1: read; 0: there is none (a fresh iteration); -1: malformed (the message is set). */
+static int read_state(const char *path, iter_state *s, epoch_stats *h, int max_epochs)
+{
+    char *t = scnn_read_text(path, 16u << 20);
+    if (!t && errno == ENOENT)
+        return 0;
+    bool ok = t && parse_state(t, s, h, max_epochs);
+    free(t);
+    if (!ok)
+        scnn_fail(SCNN_ERR_FORMAT, "cannot resume: %s is unreadable or malformed (remove it to "
+                                   "train this iteration again from the start)", path);
+    return ok ? 1 : -1;
+}
+
 
 static scnn_status file_sha256(const char *path, char out[65])
 {
@@ -276,15 +352,32 @@ static scnn_status write_result(const char *dir, int k, const iter_result *r, co
     return scnn_run_result_write(path, &res);
 }
 
-/* A finished iteration's results (result.txt and test_probs.f32), when complete and of n_test
- * test images: a resumed run skips that iteration. */
-static bool read_result(const char *dir, int k, iter_result *r, float *probs, size_t n_test)
+/* result.txt as a finished iteration of this run: complete, of n_test test images, the kept
+ * epoch within the epochs run and those within max_epochs. */
+static bool result_fits(const scnn_run_result *res, size_t n_test, int max_epochs)
+{
+    return res->complete && res->n_test == n_test && res->epochs_run >= 1 &&
+           res->epochs_run <= max_epochs && res->best_epoch >= 1 &&
+           res->best_epoch <= res->epochs_run;
+}
+
+/* A finished iteration's results (result.txt and test_probs.f32): a resumed run skips that
+ * iteration. 1: read; 0: the iteration has not finished; -1: malformed or from other options
+ * (the message is set: a silent retraining would hide it). */
+static int read_result(const char *dir, int k, iter_result *r, float *probs, size_t n_test,
+                       int max_epochs)
 {
     char path[PATH_LEN];
     snprintf(path, sizeof path, "%s/iter-%d/result.txt", dir, k);
+    if (access(path, F_OK) != 0 && errno == ENOENT)
+        return 0;
     scnn_run_result res;
-    if (scnn_run_result_read(path, &res) != SCNN_OK || !res.complete || res.n_test != n_test)
-        return false;
+    if (scnn_run_result_read(path, &res) != SCNN_OK || !result_fits(&res, n_test, max_epochs)) {
+        scnn_fail(SCNN_ERR_FORMAT, "cannot resume: %s or its test_probs.f32 is unreadable, "
+                                   "malformed or from other options (remove both to evaluate this "
+                                   "iteration again)", path);
+        return -1;
+    }
     r->best_epoch = res.best_epoch;
     r->epochs_run = res.epochs_run;
     r->best.loss = res.train_loss;
@@ -302,7 +395,36 @@ static bool read_result(const char *dir, int k, iter_result *r, float *probs, si
     if (ok)
         memcpy(probs, data, want);
     free(data);
-    return ok;
+    if (!ok)
+        scnn_fail(SCNN_ERR_FORMAT, "cannot resume: %s is unreadable or not %zu bytes (remove it "
+                                   "and result.txt to evaluate this iteration again)", path, want);
+    return ok ? 1 : -1;
+}
+
+scnn_status scnn_train_parse_texts(const char *run_conf, const char *state, const char *result)
+{
+    scnn_run_conf c;
+    scnn_status st = scnn_run_conf_parse_text(run_conf, &c);
+    if (st != SCNN_OK)
+        return st;
+    if (c.epochs < 1 || c.epochs > SCNN_MAX_EPOCHS)
+        return scnn_fail(SCNN_ERR_FORMAT, "run.conf: epochs %d", c.epochs);
+    if (state) {
+        epoch_stats *h = calloc((size_t)c.epochs, sizeof *h);
+        iter_state s;
+        if (!h)
+            return scnn_fail(SCNN_ERR_NOMEM, "out of memory");
+        bool ok = parse_state(state, &s, h, c.epochs);
+        free(h);
+        if (!ok)
+            return scnn_fail(SCNN_ERR_FORMAT, "state.txt: malformed");
+    }
+    scnn_run_result r;
+    if (result && (st = scnn_run_result_parse_text(result, &r)) != SCNN_OK)
+        return st;
+    if (result && !result_fits(&r, r.n_test, c.epochs))
+        return scnn_fail(SCNN_ERR_FORMAT, "result.txt: malformed");
+    return SCNN_OK;
 }
 
 static scnn_status write_summary(const run *r, const iter_result *res, int n_iter,
@@ -415,13 +537,16 @@ static scnn_status train_iteration(run *r, int k, const scnn_dataset *train,
 
     scnn_model *m = NULL;
     uint32_t *order = malloc((train->n ? train->n : 1) * sizeof *order);
-    uint8_t *bx = malloc((size_t)o->batch * SCNN_PIXELS), *by = malloc((size_t)o->batch);
+    /* A batch larger than the training set is one batch of all of it: the model (and its
+     * workspaces) are sized for what a batch can hold, not for the option. */
+    int mb = train->n < (size_t)o->batch ? (int)train->n : o->batch;
+    uint8_t *bx = malloc((size_t)mb * SCNN_PIXELS), *by = malloc((size_t)mb);
     epoch_stats *hist = calloc((size_t)o->epochs, sizeof *hist);
     if (!order || !bx || !by || !hist) {
         st = scnn_fail(SCNN_ERR_NOMEM, "out of memory");
         goto out;
     }
-    if ((st = scnn_model_create(&m, o->batch, o->backend, seed)) != SCNN_OK)
+    if ((st = scnn_model_create(&m, mb, o->backend, seed)) != SCNN_OK)
         goto out;
 
     scnn_ckpt_meta meta = {0};
@@ -436,7 +561,12 @@ static scnn_status train_iteration(run *r, int k, const scnn_dataset *train,
     /* Resume from the last complete epoch, if there is one. */
     iter_state s = {.best_metric = 0};
     snprintf(path, sizeof path, "%s/state.txt", dir);
-    if (read_state(path, &s, hist, o->epochs)) {
+    int have_state = read_state(path, &s, hist, o->epochs);
+    if (have_state < 0) {
+        st = SCNN_ERR_FORMAT;
+        goto out;
+    }
+    if (have_state) {
         char slot[PATH_LEN + 16], sha[65];
         snprintf(slot, sizeof slot, "%s/slot-%c.ckpt", dir, s.slot);
         if (file_sha256(slot, sha) != SCNN_OK || strcmp(sha, s.ckpt_sha) != 0) {
@@ -470,11 +600,17 @@ static scnn_status train_iteration(run *r, int k, const scnn_dataset *train,
             }
             int c = 0;
             float loss = scnn_model_train_batch(m, bx, by, nb, &c);
-            if (!isfinite(loss)) {
+            /* The reported loss is clipped (as Keras's), so it stays finite when the outputs
+             * overflow: the logits tell. Training on from there would be training on garbage. */
+            bool finite = isfinite(loss);
+            for (int i = 0; finite && i < nb * SCNN_CLASSES; i++)
+                finite = isfinite(m->logits[i]);
+            if (!finite) {
                 if (o->progress)
                     printf("\n");
-                st = scnn_fail(SCNN_ERR_ARG, "training diverged: loss is %g at epoch %d", loss,
-                               epoch);
+                st = scnn_fail(SCNN_ERR_ARG, "training diverged at epoch %d: loss %g, the model's "
+                                             "outputs are not finite (NaN or infinite weights?)",
+                               epoch, loss);
                 goto out;
             }
             loss_sum += (double)loss * nb;
@@ -504,9 +640,9 @@ static scnn_status train_iteration(run *r, int k, const scnn_dataset *train,
         snprintf(path, sizeof path, "%s/history.csv", dir);
         if ((st = scnn_run_history_write(path, hist, epoch)) != SCNN_OK)
             goto out;
-        /* Keras's ModelCheckpoint(save_best_only) keeps the first epoch with the best figure;
-         * without validation images, the last epoch. */
-        if (val->n == 0 || improved(o, e, s.best_metric, s.best_epoch)) {
+        /* Keras's ModelCheckpoint(save_best_only) keeps the first epoch with the best figure
+         * (there is always a validation set: run_all refuses an empty one). */
+        if (improved(o, e, s.best_metric, s.best_epoch)) {
             s.best_metric = select_by_acc(o) ? e->val_acc : e->val_loss;
             s.best_epoch = epoch;
             s.since_best = 0;
@@ -577,8 +713,10 @@ out:
 static scnn_status run_all(run *r)
 {
     scnn_train_opts *o = &r->o;
-    scnn_status st;
+    scnn_status st = scnn_train_opts_check(o);
     char dir[2048];
+    if (st != SCNN_OK)
+        return st;
     if (o->data_dir)
         snprintf(dir, sizeof dir, "%s", o->data_dir);
     else
@@ -598,6 +736,10 @@ static scnn_status run_all(run *r)
     size_t n_val_orig = (size_t)llround((double)r->all.n * o->val_split);
     if (r->all.n - n_val_orig == 0)
         return scnn_fail(SCNN_ERR_ARG, "no training images left: %zu originals, validation split %g",
+                         r->all.n, o->val_split);
+    if (n_val_orig == 0)
+        return scnn_fail(SCNN_ERR_ARG, "no validation images: %zu originals x validation split %g "
+                                       "rounds to 0 (raise --limit or --val-split)",
                          r->all.n, o->val_split);
     if (strcmp(o->protocol, "seed") == 0 && o->augment > 0 &&
         (st = scnn_augment_dataset(&r->all_aug, &r->all, o->augment, o->seed)) != SCNN_OK)
@@ -629,7 +771,10 @@ static scnn_status run_all(run *r)
             break;
         n_train = train.n;
         n_val = val.n;
-        if (read_result(o->out_dir, k, &res[k], pk, r->n_test)) {
+        int done = read_result(o->out_dir, k, &res[k], pk, r->n_test, o->epochs);
+        if (done < 0) {
+            st = SCNN_ERR_FORMAT;
+        } else if (done) {
             printf("[%d] already done: kept epoch %d, test_acc %.4f\n", k, res[k].best_epoch,
                    res[k].test_acc);
         } else {
