@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "model/model_internal.h"
+#include "model/run_folder.h"
 #include "testutil.h"
 
 static char *tmp;                 /* holds run/, cmp/ */
@@ -322,11 +324,58 @@ static void test_report_unfinished_without_gnuplot(void **state)
     free(pc);
 }
 
+/* The run-folder readers on texts (what fuzz/fuzz_runfolder.c drives): the seed corpus's
+ * finished run reads; the findings are refused with a one-line message. */
+static const char conf[] = "dataset=fashion_mnist\ndata_dir=\nepochs=3\nbatch=250\nlimit=600\n"
+                           "test_limit=200\nval_split=0.2\nseed=1\niterations=1\naugment=2\n"
+                           "protocol=clean\nselect=val_loss\npatience=0\nbackend=naive\n";
+static const char hist[] = "epoch,loss,acc,val_loss,val_acc,seconds,images_per_s\n"
+                           "1,1.2,0.5,0.9,0.7,1.2,1234.5\n2,0.8,0.7,0.7,0.75,1.2,1300.1\n";
+static const char res[] = "best_epoch 2\nepochs_run 2\ntrain_loss 0.8\ntrain_acc 0.7\n"
+                          "val_loss 0.7\nval_acc 0.75\ntest_loss 0.73\ntest_acc 0.745\n"
+                          "seconds 2.4\nseconds_per_epoch 1.2\nn_test 200\n";
+
+static void expect_format_error(scnn_status st, const char *want)
+{
+    assert_int_equal(st, SCNN_ERR_FORMAT);
+    if (!strstr(scnn_last_error(), want))
+        fail_msg("message '%s' lacks '%s'", scnn_last_error(), want);
+    assert_null(strchr(scnn_last_error(), '\n'));
+}
+
+static void test_run_files_from_memory(void **state)
+{
+    (void)state;
+    assert_int_equal(scnn_run_parse_texts(conf, hist, res, NULL), SCNN_OK);
+    assert_int_equal(scnn_train_parse_texts(conf, NULL, res), SCNN_OK);
+    /* fuzz/corpus/runfolder/finding-summary-count-1e308: (long long)1e308 was undefined */
+    expect_format_error(scnn_run_parse_texts(conf, hist, res,
+                                                "{\"mean_test_loss\": 1, \"std_test_loss\": 0, "
+                                                "\"mean_test_acc\": 1, \"std_test_acc\": 0, "
+                                                "\"mean_train_loss\": 1, \"mean_train_acc\": 1, "
+                                                "\"mean_val_loss\": 1, \"mean_val_acc\": 1, "
+                                                "\"mean_best_epoch\": 1, "
+                                                "\"ensemble_test_loss\": 1, "
+                                                "\"ensemble_test_acc\": 1, \"n_val\": 1e308}"),
+                        "n_val is 1e+308, not a count");
+    /* a NaN passed every range check of result.txt, then was converted to int */
+    expect_format_error(scnn_run_parse_texts(conf, hist, "best_epoch nan\n", NULL),
+                        "expected 'key number'");
+    /* train --resume's reader: a kept epoch past the epochs run indexed past the history */
+    char far[sizeof res];
+    snprintf(far, sizeof far, "%s", res);
+    far[strlen("best_epoch ")] = '9';
+    expect_format_error(scnn_train_parse_texts(conf, NULL, far), "result.txt: malformed");
+    expect_format_error(scnn_train_parse_texts("dataset=fashion_mnist\nepochs=x\n", NULL, NULL),
+                        "bad value for epochs");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_report_with_compare),
         cmocka_unit_test(test_report_errors),
+        cmocka_unit_test(test_run_files_from_memory),
         cmocka_unit_test(test_report_unfinished_without_gnuplot),
     };
     return cmocka_run_group_tests_name("report", tests, setup, teardown);

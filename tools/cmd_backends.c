@@ -14,15 +14,21 @@ int cmd_backends(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             printf("usage: %s backends\n\nLists the kernel backends, whether each can run on this "
-                   "CPU (and why not), and the operations each leaves to naive.\nSelect one with "
-                   "SCNN_BACKEND=name (unset or 'auto': the fastest available).\n",
+                   "CPU (and why not), and the operations each leaves to naive; [auto] marks the\n"
+                   "fastest available, or [selected] the one SCNN_BACKEND=name names. An "
+                   "unknown or unavailable name is an error, as in every command that runs "
+                   "kernels.\n",
                    prog);
             return 0;
         }
         return usage_error("backends", "unknown option '%s'", argv[i]);
     }
-    char err[512];
-    const scnn_backend *chosen = scnn_backend_select(NULL, err, sizeof err);
+    /* What SCNN_BACKEND selects (validated as every command that picks a backend does). */
+    const scnn_backend *chosen = pick_backend("backends");
+    const char *env = getenv("SCNN_BACKEND");
+    const char *mark = env && *env && strcmp(env, "auto") != 0 ? "  [selected]" : "  [auto]";
+    if (!chosen)
+        return EXIT_USAGE;
     for (int i = 0; i < scnn_backend_count(); i++) {
         const scnn_backend *b = scnn_backend_at(i);
         const char *why = "";
@@ -30,7 +36,7 @@ int cmd_backends(int argc, char **argv)
         char fb[512];
         scnn_backend_fallbacks(b, fb, sizeof fb);
         printf("%-8s %-13s %s%s\n", b->name, ok ? "available" : "unavailable", b->description,
-               b == chosen ? "  [auto]" : "");
+               b == chosen ? mark : "");
         if (!ok)
             printf("         why not: %s\n", why);
         if (fb[0])

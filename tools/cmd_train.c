@@ -1,5 +1,6 @@
 /* scnn train: the training protocol (model/train.c), then the report (report/). */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,9 +104,10 @@ int cmd_train(int argc, char **argv)
             o.test_limit = (size_t)n;
         } else if (OPT("--val-split")) {
             NEED("--val-split");
-            if (!scnn_parse_double(v, 0.0, 0.9, &o.val_split))
-                return usage_error("train", "--val-split: expected a number in [0, 0.9], got '%s'",
-                                   v);
+            if (!scnn_parse_double(v, 0.0, 0.9, &o.val_split) || o.val_split == 0.0)
+                return usage_error("train", "--val-split: expected a fraction in (0, 0.9], got "
+                                            "'%s' (the kept epoch is chosen on the validation "
+                                            "set, so there must be one)", v);
         } else if (OPT("--seed")) {
             NEED("--seed");
             if (!scnn_parse_u64(v, &o.seed))
@@ -153,6 +155,17 @@ int cmd_train(int argc, char **argv)
     if (resume && nopts > 2)
         return usage_error("train", "%s", "--resume DIR takes no other options: the run's own "
                                           "are in DIR/run.conf");
+    /* Options that contradict each other before any data is read (a data set smaller than
+     * --limit is found out, with exit 1, once it is). */
+    if (o.limit) {
+        size_t n_val = (size_t)llround((double)o.limit * o.val_split);
+        if (n_val == 0 || n_val == o.limit) {
+            char why[160];
+            snprintf(why, sizeof why, "%zu originals x --val-split %g leave %s", o.limit,
+                     o.val_split, n_val ? "no training images" : "no validation images");
+            return usage_error("train", "--limit: %s (raise --limit or change --val-split)", why);
+        }
+    }
     if (!(o.backend = pick_backend("train")))
         return EXIT_USAGE;
     if (resume) {
