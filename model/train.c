@@ -54,6 +54,7 @@ typedef struct run {
     scnn_dataset all_aug;         /* protocol "seed": every original augmented */
     char data_sha[65];
     size_t n_test;
+    scnn_run_conf conf;           /* a resumed run's run.conf: o's strings point into it */
 } run;
 
 #define PATH_LEN 2300
@@ -116,32 +117,33 @@ static const char *find_key(const char *text, const char *key, char *val, size_t
 
 /* ---- the options file: run.conf ------------------------------------------------------------ */
 
-/* The strings of a read run.conf, which the options point into. */
-static scnn_run_conf conf;
-
-static scnn_status read_run_conf(const char *dir, scnn_train_opts *o)
+/* Reads dir/run.conf into r->conf and r->o (whose strings point into r->conf: no process-wide
+ * state, so two runs can live in one process). */
+static scnn_status read_run_conf(const char *dir, run *r)
 {
-    if (scnn_run_conf_read(dir, &conf) != SCNN_OK) {
+    scnn_run_conf *c = &r->conf;
+    scnn_train_opts *o = &r->o;
+    if (scnn_run_conf_read(dir, c) != SCNN_OK) {
         char why[600];
         snprintf(why, sizeof why, "%s", scnn_last_error());
         return scnn_fail(SCNN_ERR_FORMAT, "cannot resume %s: %s", dir, why);
     }
-    if (!conf.complete)
+    if (!c->complete)
         return scnn_fail(SCNN_ERR_FORMAT, "cannot resume %s: %s/run.conf is incomplete", dir, dir);
     scnn_train_opts_default(o);
-    o->dataset = conf.dataset;
-    o->data_dir = conf.data_dir[0] ? conf.data_dir : NULL;
-    o->epochs = conf.epochs;
-    o->batch = conf.batch;
-    o->limit = (size_t)conf.limit;
-    o->test_limit = (size_t)conf.test_limit;
-    o->val_split = conf.val_split;
-    o->seed = conf.seed;
-    o->iterations = conf.iterations;
-    o->augment = conf.augment;
-    o->protocol = conf.protocol;
-    o->select = conf.select;
-    o->patience = conf.patience;
+    o->dataset = c->dataset;
+    o->data_dir = c->data_dir[0] ? c->data_dir : NULL;
+    o->epochs = c->epochs;
+    o->batch = c->batch;
+    o->limit = (size_t)c->limit;
+    o->test_limit = (size_t)c->test_limit;
+    o->val_split = c->val_split;
+    o->seed = c->seed;
+    o->iterations = c->iterations;
+    o->augment = c->augment;
+    o->protocol = c->protocol;
+    o->select = c->select;
+    o->patience = c->patience;
     o->out_dir = dir;
     /* The values must be what the command line would accept. */
     if (scnn_train_opts_check(o) != SCNN_OK) {
@@ -851,16 +853,16 @@ scnn_status scnn_train_resume(const char *dir, const scnn_backend *backend, bool
     if (stat(dir, &sb) == 0 && S_ISREG(sb.st_mode))
         return resume_from_file(dir);
     run r = {0};
-    scnn_status st = read_run_conf(dir, &r.o);
+    scnn_status st = read_run_conf(dir, &r);
     if (st != SCNN_OK)
         return st;
     r.o.backend = backend;
     r.o.progress = progress;
-    if (!scnn_backend_bitwise_equal(conf.backend, backend->name))
+    if (!scnn_backend_bitwise_equal(r.conf.backend, backend->name))
         return scnn_fail(SCNN_ERR_BACKEND,
                          "%s was trained with backend %s, not %s; resume it with "
                          "SCNN_BACKEND=%s (or a backend bitwise equal to it)",
-                         dir, conf.backend, backend->name, conf.backend);
+                         dir, r.conf.backend, backend->name, r.conf.backend);
     st = run_all(&r);
     run_free(&r);
     return st;
