@@ -115,12 +115,14 @@ comma := ,
 lib: $(SHLIB) $(LIB) $(BUILD)/scnn.pc
 
 # make install [PREFIX=/usr/local] [DESTDIR=stage]: the program, both libraries, the public
-# header, scnn.pc and the shipped models; make uninstall removes exactly those.
+# header, scnn.pc, the man page scnn(1) (help2man over the --help texts: tools/man.sh) and the
+# shipped models; make uninstall removes exactly those.
 BINDIR   := $(PREFIX)/bin
 LIBDIR   := $(PREFIX)/lib
 INCDIR   := $(PREFIX)/include
 PCDIR    := $(LIBDIR)/pkgconfig
 MODELDIR := $(PREFIX)/share/scnn/models
+MANDIR   := $(PREFIX)/share/man/man1
 install: all lib install-files
 install-files:
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(PCDIR)
@@ -130,12 +132,16 @@ install-files:
 	ln -sf libscnn.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libscnn.so
 	install -m 644 include/libscnn.h $(DESTDIR)$(INCDIR)/
 	install -m 644 $(BUILD)/scnn.pc $(DESTDIR)$(PCDIR)/
+	@if command -v help2man >/dev/null 2>&1; then install -d $(DESTDIR)$(MANDIR) && \
+	  sh tools/man.sh $(SCNN) $(DESTDIR)$(MANDIR)/scnn.1; \
+	else echo "install: warning: help2man missing (make deps installs it): no man page" >&2; fi
 	cd models && find . -type f | while read -r f; do \
 	  install -D -m 644 "$$f" "$(DESTDIR)$(MODELDIR)/$$f" || exit 1; done
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/scnn $(DESTDIR)$(LIBDIR)/libscnn.so.$(VERSION) \
 	  $(DESTDIR)$(LIBDIR)/libscnn.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libscnn.so \
-	  $(DESTDIR)$(LIBDIR)/libscnn.a $(DESTDIR)$(INCDIR)/libscnn.h $(DESTDIR)$(PCDIR)/scnn.pc
+	  $(DESTDIR)$(LIBDIR)/libscnn.a $(DESTDIR)$(INCDIR)/libscnn.h $(DESTDIR)$(PCDIR)/scnn.pc \
+	  $(DESTDIR)$(MANDIR)/scnn.1
 	rm -rf $(DESTDIR)$(MODELDIR)
 	-rmdir $(DESTDIR)$(PREFIX)/share/scnn 2>/dev/null
 

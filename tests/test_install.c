@@ -78,6 +78,18 @@ static void test_staged_install(void **state)
     free(out);
     free(file);
 
+    /* scnn(1), made from the --help texts, with every command's section */
+    if (system("command -v help2man >/dev/null 2>&1") == 0) {
+        snprintf(cmd, sizeof cmd, "man -l %s/usr/local/share/man/man1/scnn.1 2>/dev/null || "
+                 "cat %s/usr/local/share/man/man1/scnn.1", stage, stage);
+        out = run_ok("man scnn", cmd);
+        assert_non_null(strstr(out, "scnn train"));
+        assert_non_null(strstr(out, "--val-split"));
+        free(out);
+    } else {
+        printf("skipped the man page check: help2man is not installed (make deps installs it)\n");
+    }
+
     /* exactly the API is exported */
     snprintf(cmd, sizeof cmd,
              "nm -D --defined-only %s/usr/local/lib/libscnn.so.0 | awk '$2 == \"T\" { print $3 }' "
