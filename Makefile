@@ -177,7 +177,7 @@ check-layers: $(SCNN)
 	@sh tests/check_layers.sh $(BUILD) $(CURDIR)
 
 bench: data all bench-deps bench-ops bench-e2e
-	@BUILD=$(BUILD) CC='$(CC)' BENCH_CFLAGS='$(CFLAGS_COMMON)' BENCH_SIMD_FLAGS='$(SIMD_FLAGS)' \
+	@BUILD=$(BUILD) CC='$(CC)' BENCH_CFLAGS='$(CFLAGS_COMMON)' BENCH_SIMD_FLAGS='$(SIMD_FLAGS)' BENCH_AVX512_FLAGS='$(AVX512_FLAGS)' \
 	  sh bench/run.sh
 
 # models/MANIFEST from the shipped checkpoints (tools/ship_models.sh runs it after replacing them).

@@ -344,7 +344,7 @@ cores=$(nproc 2>/dev/null || echo 1)
     say "memory: $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo 2>/dev/null)"
     say "os: $(sed -n 's/^PRETTY_NAME="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' /etc/os-release 2>/dev/null), kernel $(uname -r)"
     say "compiler: $(${CC:-cc} --version 2>/dev/null | head -n 1)"
-    say "flags: ${BENCH_CFLAGS:-(unknown: run through make)}; kernels/avx2, kernels/omp, bench/peak_fma.c add ${BENCH_SIMD_FLAGS:--mavx2 -mfma}"
+    say "flags: ${BENCH_CFLAGS:-(unknown: run through make)}; kernels/avx2, kernels/omp, bench/peak_fma.c add ${BENCH_SIMD_FLAGS:--mavx2 -mfma}; kernels/avx512 and kernels/omp/omp512* add ${BENCH_AVX512_FLAGS:-the AVX-512 flags}"
     say "OMP_NUM_THREADS=${OMP_NUM_THREADS:-(unset)} OMP_PROC_BIND=${OMP_PROC_BIND:-(unset)} OMP_PLACES=${OMP_PLACES:-(unset)}; threads used: $T"
     say "load average at start: $load0"
     awk -v l="${load0%% *}" -v c="$cores" 'BEGIN { if (l + 0 >= 1)
