@@ -144,6 +144,12 @@ static bool decode_libpng(png_ctx *c, scnn_image *img)
         return false;
     }
     png_set_user_limits(png, SCNN_PNG_MAX_DIM, SCNN_PNG_MAX_DIM);
+    /* A chunk cannot hold more than the file does: without this bound libpng allocates what an
+     * ancillary chunk's length word says before it reads (and CRC-checks) the data, so a
+     * 100-byte file could ask for gigabytes (found by fuzz/fuzz_png.c). The cache bound stops a
+     * file of thousands of tiny ancillary chunks from costing one allocation each. */
+    png_set_chunk_malloc_max(png, c->len);
+    png_set_chunk_cache_max(png, 128);
 #ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
     /* Mutated chunks would almost never carry a matching CRC or zlib Adler-32. */
     png_set_crc_action(png, PNG_CRC_QUIET_USE, PNG_CRC_QUIET_USE);
