@@ -1,4 +1,4 @@
-/* Reading a run folder back: see model/run_folder.h. */
+/* The run folder, written and read back: see model/run_folder.h. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -368,23 +368,14 @@ static scnn_status read_result(const char *path, iter_data *it, const char *give
                          "%s: best_epoch %d / epochs_run %d / n_test %zu do not "
                          "match history.csv's %d epochs",
                          path, res.best_epoch, res.epochs_run, res.n_test, it->n_hist);
-    it->best_epoch = res.best_epoch;
-    it->epochs_run = res.epochs_run;
-    it->train_loss = res.train_loss;
-    it->train_acc = res.train_acc;
-    it->val_loss = res.val_loss;
-    it->val_acc = res.val_acc;
-    it->test_loss = res.test_loss;
-    it->test_acc = res.test_acc;
-    it->seconds_per_epoch = res.seconds_per_epoch;
-    it->n_test = res.n_test;
+    it->res = res;
     it->finished = true;
     return SCNN_OK;
 }
 
 static scnn_status read_probs(const char *path, iter_data *it)
 {
-    size_t n = it->n_test * SCNN_CLASSES, len;
+    size_t n = it->res.n_test * SCNN_CLASSES, len;
     uint8_t *data;
     /* one byte more than expected is enough to tell a longer file */
     scnn_status st = scnn_read_file(path, n * sizeof(float) + 1, &data, &len);
@@ -395,7 +386,7 @@ static scnn_status read_probs(const char *path, iter_data *it)
     if (st != SCNN_OK || len != n * sizeof(float)) {
         free(data);
         return scnn_fail(SCNN_ERR_FORMAT, "%s: expected %zu float32 values (n_test %zu x %d)", path,
-                         n, it->n_test, SCNN_CLASSES);
+                         n, it->res.n_test, SCNN_CLASSES);
     }
     it->probs = (float *)data; /* malloc'd: aligned for float */
     for (size_t i = 0; i < n; i++)
@@ -403,6 +394,77 @@ static scnn_status read_probs(const char *path, iter_data *it)
             return scnn_fail(SCNN_ERR_FORMAT, "%s: value %zu is %g, not a probability", path, i,
                              (double)it->probs[i]);
     return SCNN_OK;
+}
+
+/* THE figures over iterations (the writer's and, for a summary that is not current, the
+ * reader's): means and standard deviations of it[0..n). */
+static void summary_means(scnn_run_summary *s, const scnn_run_result *it, int n)
+{
+    double tl[n ? n : 1], ta[n ? n : 1], trl[n ? n : 1], tra[n ? n : 1], vl[n ? n : 1],
+        va[n ? n : 1], ke[n ? n : 1], sd;
+    for (int i = 0; i < n; i++) {
+        tl[i] = it[i].test_loss;
+        ta[i] = it[i].test_acc;
+        trl[i] = it[i].train_loss;
+        tra[i] = it[i].train_acc;
+        vl[i] = it[i].val_loss;
+        va[i] = it[i].val_acc;
+        ke[i] = it[i].best_epoch;
+    }
+    scnn_mean_std(tl, n, &s->mean_test_loss, &s->std_test_loss);
+    scnn_mean_std(ta, n, &s->mean_test_acc, &s->std_test_acc);
+    scnn_mean_std(trl, n, &s->mean_train_loss, &sd);
+    scnn_mean_std(tra, n, &s->mean_train_acc, &sd);
+    scnn_mean_std(vl, n, &s->mean_val_loss, &sd);
+    scnn_mean_std(va, n, &s->mean_val_acc, &sd);
+    scnn_mean_std(ke, n, &s->mean_best_epoch, &sd);
+}
+
+scnn_status scnn_run_summary_write(const char *dir, scnn_run_summary *s)
+{
+    int n = s->n_iter;
+    size_t cap = 4096 + (size_t)n * 512, len = 0;
+    char *buf = malloc(cap);
+    if (!buf)
+        return scnn_fail(SCNN_ERR_NOMEM, "out of memory");
+    summary_means(s, s->it, n);
+#define P(...) len += (size_t)snprintf(buf + len, len < cap ? cap - len : 0, __VA_ARGS__)
+    P("{\n  \"dataset\": \"%s\",\n  \"protocol\": \"%s\",\n  \"select\": \"%s\",\n", s->dataset,
+      s->protocol, s->select);
+    P("  \"seed\": %llu,\n  \"backend\": \"%s\",\n  \"threads\": %d,\n  \"git_rev\": \"%s\",\n",
+      s->seed, s->backend, s->threads, s->git_rev);
+    P("  \"epochs\": %d,\n  \"batch\": %d,\n  \"val_split\": %.4f,\n  \"augment\": %d,\n"
+      "  \"patience\": %d,\n",
+      s->epochs, s->batch, s->val_split, s->augment, s->patience);
+    P("  \"n_originals\": %lld,\n  \"n_train\": %lld,\n  \"n_val\": %lld,\n  \"n_test\": %lld,\n"
+      "  \"trainable_params\": 493772,\n  \"data_sha256\": \"%s\",\n  \"iterations\": [\n",
+      s->n_originals, s->n_train, s->n_val, s->n_test, s->data_sha256);
+    for (int i = 0; i < n; i++) {
+        const scnn_run_result *x = &s->it[i];
+        P("    {\"iteration\": %d, \"seed\": %llu, \"best_epoch\": %d, \"epochs_run\": %d, "
+          "\"train_loss\": %.6f, \"train_acc\": %.6f, \"val_loss\": %.6f, \"val_acc\": %.6f, "
+          "\"test_loss\": %.6f, \"test_acc\": %.6f, \"seconds\": %.1f, "
+          "\"seconds_per_epoch\": %.2f}%s\n",
+          i, s->seed + (unsigned long long)i, x->best_epoch, x->epochs_run, x->train_loss,
+          x->train_acc, x->val_loss, x->val_acc, x->test_loss, x->test_acc, x->seconds,
+          x->seconds_per_epoch, i + 1 < n ? "," : "");
+    }
+    P("  ],\n  \"mean_test_loss\": %.6f,\n  \"std_test_loss\": %.6f,\n  \"mean_test_acc\": %.6f,\n"
+      "  \"std_test_acc\": %.6f,\n",
+      s->mean_test_loss, s->std_test_loss, s->mean_test_acc, s->std_test_acc);
+    P("  \"mean_train_loss\": %.6f,\n  \"mean_train_acc\": %.6f,\n  \"mean_val_loss\": %.6f,\n"
+      "  \"mean_val_acc\": %.6f,\n  \"mean_best_epoch\": %.2f,\n",
+      s->mean_train_loss, s->mean_train_acc, s->mean_val_loss, s->mean_val_acc,
+      s->mean_best_epoch);
+    P("  \"ensemble_test_loss\": %.6f,\n  \"ensemble_test_acc\": %.6f\n}\n", s->ens_loss,
+      s->ens_acc);
+#undef P
+    char path[SCNN_RUN_PATH + 64];
+    snprintf(path, sizeof path, "%s/summary.json", dir);
+    scnn_status st = len < cap ? scnn_write_atomic(path, buf, len)
+                               : scnn_fail(SCNN_ERR_ARG, "%s: summary too large", path);
+    free(buf);
+    return st;
 }
 
 /* The value after "key": in a flat JSON text, or NULL. */
@@ -447,28 +509,11 @@ static bool json_str(const char *text, const char *key, char *out, size_t len)
 static scnn_status read_summary(run_data *r, const char *given)
 {
     int n = r->n_finished;
-    double tl[n ? n : 1], ta[n ? n : 1], trl[n ? n : 1], tra[n ? n : 1], vl[n ? n : 1],
-        va[n ? n : 1], ke[n ? n : 1], sd;
-    for (int k = 0, j = 0; k < r->conf.iterations; k++) {
-        const iter_data *it = &r->it[k];
-        if (!it->finished)
-            continue;
-        tl[j] = it->test_loss;
-        ta[j] = it->test_acc;
-        trl[j] = it->train_loss;
-        tra[j] = it->train_acc;
-        vl[j] = it->val_loss;
-        va[j] = it->val_acc;
-        ke[j] = it->best_epoch;
-        j++;
-    }
-    scnn_mean_std(tl, n, &r->mean_test_loss, &r->std_test_loss);
-    scnn_mean_std(ta, n, &r->mean_test_acc, &r->std_test_acc);
-    scnn_mean_std(trl, n, &r->mean_train_loss, &sd);
-    scnn_mean_std(tra, n, &r->mean_train_acc, &sd);
-    scnn_mean_std(vl, n, &r->mean_val_loss, &sd);
-    scnn_mean_std(va, n, &r->mean_val_acc, &sd);
-    scnn_mean_std(ke, n, &r->mean_best_epoch, &sd);
+    scnn_run_result fin[n ? n : 1];
+    for (int k = 0, j = 0; k < r->conf.iterations; k++)
+        if (r->it[k].finished)
+            fin[j++] = r->it[k].res;
+    summary_means(&r->sum, fin, n);
 
     char path[SCNN_RUN_PATH + 64];
     snprintf(path, sizeof path, "%s/summary.json", r->dir);
@@ -493,9 +538,10 @@ static scnn_status read_summary(run_data *r, const char *given)
     }
     /* Counts: whole and in range before they are converted (a 1e308 there was undefined
      * behaviour; found by fuzz/fuzz_runfolder.c). */
-    static const char *const counts[] = {"threads", "n_originals", "n_train", "n_val"};
-    long long *cdst[] = {NULL, &r->n_originals, &r->n_train, &r->n_val};
-    for (int i = 0; i < 4; i++) {
+    static const char *const counts[] = {"threads", "n_originals", "n_train", "n_val", "n_test"};
+    long long *cdst[] = {NULL, &r->sum.n_originals, &r->sum.n_train, &r->sum.n_val,
+                         &r->sum.n_test};
+    for (int i = 0; i < 5; i++) {
         double v;
         if (!json_num(text, counts[i], &v))
             continue;
@@ -506,19 +552,26 @@ static scnn_status read_summary(run_data *r, const char *given)
         if (cdst[i])
             *cdst[i] = (long long)v;
         else
-            r->threads = v > 1e6 ? 1000000 : (int)v;
+            r->sum.threads = v > 1e6 ? 1000000 : (int)v;
     }
-    json_str(text, "git_rev", r->git_rev, sizeof r->git_rev);
+    scnn_run_summary *u = &r->sum;
+    json_str(text, "git_rev", u->git_rev, sizeof u->git_rev);
+    json_str(text, "dataset", u->dataset, sizeof u->dataset);
+    json_str(text, "protocol", u->protocol, sizeof u->protocol);
+    json_str(text, "select", u->select, sizeof u->select);
+    json_str(text, "backend", u->backend, sizeof u->backend);
+    json_str(text, "data_sha256", u->data_sha256, sizeof u->data_sha256);
     int count = 0;
     for (const char *p = text; (p = strstr(p, "\"iteration\":")); p++)
         count++;
     free(text);
+    r->sum.n_iter = count;
     r->summary_current = count == r->n_finished && r->n_finished == r->conf.iterations;
     if (r->summary_current) {
-        double *dst[] = {&r->mean_test_loss, &r->std_test_loss,   &r->mean_test_acc,
-                         &r->std_test_acc,   &r->mean_train_loss, &r->mean_train_acc,
-                         &r->mean_val_loss,  &r->mean_val_acc,    &r->mean_best_epoch,
-                         &r->ens_loss,       &r->ens_acc};
+        double *dst[] = {&r->sum.mean_test_loss, &r->sum.std_test_loss,   &r->sum.mean_test_acc,
+                         &r->sum.std_test_acc,   &r->sum.mean_train_loss, &r->sum.mean_train_acc,
+                         &r->sum.mean_val_loss,  &r->sum.mean_val_acc,    &r->sum.mean_best_epoch,
+                         &r->sum.ens_loss,       &r->sum.ens_acc};
         for (int i = 0; i < 11; i++)
             *dst[i] = x[i];
         r->has_ensemble = r->n_finished > 1;
@@ -578,17 +631,17 @@ scnn_status scnn_run_load(run_data *r, const char *dir, bool with_probs)
         r->n_present++;
         snprintf(path, sizeof path, "%s/iter-%d/result.txt", r->dir, k);
         if (access(path, F_OK) != 0) {
-            it->best_epoch = best_of_history(r, it);
-            it->epochs_run = it->n_hist;
+            it->res.best_epoch = best_of_history(r, it);
+            it->res.epochs_run = it->n_hist;
             continue;
         }
         if ((st = read_result(path, it, NULL)) != SCNN_OK)
             return st;
         r->n_finished++;
-        if (r->n_finished > 1 && it->n_test != r->n_test)
+        if (r->n_finished > 1 && it->res.n_test != r->n_test)
             return scnn_fail(SCNN_ERR_FORMAT, "%s: n_test %zu, but an earlier iteration has %zu",
-                             path, it->n_test, r->n_test);
-        r->n_test = it->n_test;
+                             path, it->res.n_test, r->n_test);
+        r->n_test = it->res.n_test;
         if (with_probs) {
             snprintf(path, sizeof path, "%s/iter-%d/test_probs.f32", r->dir, k);
             if ((st = read_probs(path, it)) != SCNN_OK)
@@ -618,13 +671,13 @@ scnn_status scnn_run_parse_texts(const char *run_conf, const char *history, cons
         st = read_history("(memory)/iter-0/history.csv", it, history);
         it->present = st == SCNN_OK;
         r->n_present = it->present;
-        it->best_epoch = best_of_history(r, it);
-        it->epochs_run = it->n_hist;
+        it->res.best_epoch = best_of_history(r, it);
+        it->res.epochs_run = it->n_hist;
     }
     if (st == SCNN_OK && history && result) {
         st = read_result("(memory)/iter-0/result.txt", it, result);
         r->n_finished = st == SCNN_OK;
-        r->n_test = it->n_test;
+        r->n_test = it->res.n_test;
     }
     if (st == SCNN_OK && summary)
         st = read_summary(r, summary);

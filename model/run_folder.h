@@ -1,6 +1,6 @@
 /* The run folder that `scnn train` writes (DIR/run.conf, DIR/summary.json,
- * DIR/iter-k/{history.csv,result.txt,test_probs.f32}), read back whole for the reports. Internal to
- * the library. */
+ * DIR/iter-k/{history.csv,result.txt,test_probs.f32}), read back whole for the reports: each
+ * format's writer and reader live here, side by side. Internal to the library. */
 #ifndef SCNN_RUN_FOLDER_H
 #define SCNN_RUN_FOLDER_H
 
@@ -29,8 +29,6 @@ scnn_status scnn_run_conf_write(const char *dir, const scnn_train_opts *o);
 scnn_status scnn_run_conf_read(const char *dir, scnn_run_conf *c);
 /* The same parser on run.conf's text (fuzz/, tests). */
 scnn_status scnn_run_conf_parse_text(const char *text, scnn_run_conf *c);
-/* The same parser on run.conf's text (fuzz/, tests). */
-scnn_status scnn_run_conf_parse_text(const char *text, scnn_run_conf *c);
 
 /* DIR/iter-k/result.txt: the figures of a finished iteration, "key number" lines. */
 typedef struct scnn_run_result {
@@ -47,8 +45,6 @@ scnn_status scnn_run_result_write(const char *path, const scnn_run_result *r);
 scnn_status scnn_run_result_read(const char *path, scnn_run_result *r);
 /* The same parser on result.txt's text (fuzz/, tests). */
 scnn_status scnn_run_result_parse_text(const char *text, scnn_run_result *r);
-/* The same parser on result.txt's text (fuzz/, tests). */
-scnn_status scnn_run_result_parse_text(const char *text, scnn_run_result *r);
 
 /* A row of DIR/iter-k/history.csv: one epoch (training figures as Keras logs them). */
 typedef struct hist_row {
@@ -59,14 +55,35 @@ typedef struct hist_row {
 /* Writes DIR/iter-k/history.csv (atomically): a header and rows h[0..n). */
 scnn_status scnn_run_history_write(const char *path, const hist_row *h, int n);
 
+/* DIR/summary.json: the run over its iterations, one struct for its writer and its reader.
+ * scnn_run_summary_write takes the options, counts and it[0..n_iter) and computes the means and
+ * standard deviations (into s) before it writes. scnn_run_load gives back the strings, counts and
+ * figures summary.json holds (n_iter: its "iteration" entries); it stays NULL and the numeric
+ * options 0 there: those are result.txt's (iter_data) and run.conf's (run_data.conf). */
+typedef struct scnn_run_summary {
+    char dataset[64], protocol[32], select[32], backend[64], git_rev[64], data_sha256[65];
+    unsigned long long seed;
+    int threads, epochs, batch, augment, patience;
+    double val_split;
+    long long n_originals, n_train, n_val, n_test;
+    int n_iter;
+    const scnn_run_result *it; /* [n_iter]: iteration i has the seed seed + i */
+    double mean_test_loss, std_test_loss, mean_test_acc, std_test_acc, mean_train_loss,
+        mean_train_acc, mean_val_loss, mean_val_acc, mean_best_epoch;
+    double ens_loss, ens_acc; /* the ensemble: the mean of the models' probabilities */
+} scnn_run_summary;
+
+/* Writes dir/summary.json (atomically), after filling s's means and standard deviations. */
+scnn_status scnn_run_summary_write(const char *dir, scnn_run_summary *s);
+
 typedef struct iter_data {
     bool present;  /* iter-k/ exists with a history */
     bool finished; /* result.txt (and test_probs.f32) exist */
     hist_row *hist;
     int n_hist;
-    int best_epoch, epochs_run; /* unfinished: the best epoch so far by the selection rule */
-    double train_loss, train_acc, val_loss, val_acc, test_loss, test_acc, seconds_per_epoch;
-    size_t n_test;
+    /* result.txt; unfinished: only best_epoch (the best so far by the selection rule) and
+     * epochs_run (the history's epochs) */
+    scnn_run_result res;
     float *probs; /* [n_test, 10] (the main run only) */
 } iter_data;
 
@@ -77,16 +94,10 @@ typedef struct run_data {
     iter_data *it;        /* [iterations] */
     int n_present, n_finished;
     size_t n_test;
-    /* summary.json */
-    bool has_summary, summary_current;
-    int threads;
-    char git_rev[64];
-    long long n_originals, n_train, n_val;
-    /* figures over the finished iterations: summary.json's when it is current, else computed */
-    double mean_test_loss, std_test_loss, mean_test_acc, std_test_acc, mean_train_loss,
-        mean_train_acc, mean_val_loss, mean_val_acc, mean_best_epoch;
-    bool has_ensemble;
-    double ens_loss, ens_acc;
+    /* summary.json; its means (and ens_*) are summary.json's when it is current, else computed
+     * over the finished iterations */
+    bool has_summary, summary_current, has_ensemble;
+    scnn_run_summary sum;
 } run_data;
 
 /* Reads the run in dir: run.conf, every iteration's history.csv and result.txt (with_probs: and
@@ -94,16 +105,6 @@ typedef struct run_data {
  * an unfinished iteration is read from its history.csv. */
 scnn_status scnn_run_load(run_data *r, const char *dir, bool with_probs);
 void scnn_run_free(run_data *r);
-/* The same readers on texts instead of files, for the fuzzers and the tests; each may be NULL
- * (absent): run.conf, then iteration 0's history.csv, result.txt (read only with a history) and
- * summary.json. */
-scnn_status scnn_run_parse_texts(const char *run_conf, const char *history, const char *result,
-                                 const char *summary);
-/* The same readers on texts instead of files, for the fuzzers and the tests; each may be NULL
- * (absent): run.conf, then iteration 0's history.csv, result.txt (read only with a history) and
- * summary.json. */
-scnn_status scnn_run_parse_texts(const char *run_conf, const char *history, const char *result,
-                                 const char *summary);
 /* The same readers on texts instead of files, for the fuzzers and the tests; each may be NULL
  * (absent): run.conf, then iteration 0's history.csv, result.txt (read only with a history) and
  * summary.json. */

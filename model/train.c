@@ -35,15 +35,9 @@ void scnn_train_opts_default(scnn_train_opts *o)
     o->backend = &scnn_backend_naive;
 }
 
-/* One epoch's figures, as Keras logs them. */
-/* One epoch's figures: a row of history.csv (model/run_folder.h). */
+/* One epoch's figures, as Keras logs them: a row of history.csv (model/run_folder.h). An
+ * iteration's figures are a scnn_run_result, as result.txt holds them. */
 typedef hist_row epoch_stats;
-
-typedef struct iter_result {
-    int best_epoch, epochs_run;
-    epoch_stats best;
-    double test_loss, test_acc, seconds, seconds_per_epoch;
-} iter_result;
 
 /* Everything one run holds in memory. */
 typedef struct run {
@@ -336,8 +330,8 @@ static scnn_status file_sha256(const char *path, char out[65])
 
 /* ---- results --------------------------------------------------------------------------------- */
 
-static scnn_status write_result(const char *dir, int k, const iter_result *r, const float *probs,
-                                size_t n_test)
+static scnn_status write_result(const char *dir, int k, const scnn_run_result *r,
+                                const float *probs, size_t n_test)
 {
     char path[PATH_LEN];
     snprintf(path, sizeof path, "%s/iter-%d/test_probs.f32", dir, k);
@@ -345,13 +339,7 @@ static scnn_status write_result(const char *dir, int k, const iter_result *r, co
     if (st != SCNN_OK)
         return st;
     snprintf(path, sizeof path, "%s/iter-%d/result.txt", dir, k);
-    scnn_run_result res = {.best_epoch = r->best_epoch, .epochs_run = r->epochs_run,
-                           .train_loss = r->best.loss, .train_acc = r->best.acc,
-                           .val_loss = r->best.val_loss, .val_acc = r->best.val_acc,
-                           .test_loss = r->test_loss, .test_acc = r->test_acc,
-                           .seconds = r->seconds, .seconds_per_epoch = r->seconds_per_epoch,
-                           .n_test = n_test};
-    return scnn_run_result_write(path, &res);
+    return scnn_run_result_write(path, r);
 }
 
 /* result.txt as a finished iteration of this run: complete, of n_test test images, the kept
@@ -366,7 +354,7 @@ static bool result_fits(const scnn_run_result *res, size_t n_test, int max_epoch
 /* A finished iteration's results (result.txt and test_probs.f32): a resumed run skips that
  * iteration. 1: read; 0: the iteration has not finished; -1: malformed or from other options
  * (the message is set: a silent retraining would hide it). */
-static int read_result(const char *dir, int k, iter_result *r, float *probs, size_t n_test,
+static int read_result(const char *dir, int k, scnn_run_result *r, float *probs, size_t n_test,
                        int max_epochs)
 {
     char path[PATH_LEN];
@@ -380,16 +368,7 @@ static int read_result(const char *dir, int k, iter_result *r, float *probs, siz
                                    "iteration again)", path);
         return -1;
     }
-    r->best_epoch = res.best_epoch;
-    r->epochs_run = res.epochs_run;
-    r->best.loss = res.train_loss;
-    r->best.acc = res.train_acc;
-    r->best.val_loss = res.val_loss;
-    r->best.val_acc = res.val_acc;
-    r->test_loss = res.test_loss;
-    r->test_acc = res.test_acc;
-    r->seconds = res.seconds;
-    r->seconds_per_epoch = res.seconds_per_epoch;
+    *r = res;
     snprintf(path, sizeof path, "%s/iter-%d/test_probs.f32", dir, k);
     size_t want = n_test * SCNN_CLASSES * sizeof(float), len;
     uint8_t *data;
@@ -429,63 +408,24 @@ scnn_status scnn_train_parse_texts(const char *run_conf, const char *state, cons
     return SCNN_OK;
 }
 
-static scnn_status write_summary(const run *r, const iter_result *res, int n_iter,
+/* summary.json (its format is model/run_folder.c's) and the closing table on stdout. */
+static scnn_status write_summary(const run *r, const scnn_run_result *res, int n_iter,
                                  size_t n_train, size_t n_val, double ens_loss, double ens_acc)
 {
     const scnn_train_opts *o = &r->o;
-    char path[PATH_LEN];
-    size_t cap = 4096 + (size_t)n_iter * 512, len = 0;
-    char *buf = malloc(cap);
-    if (!buf)
-        return scnn_fail(SCNN_ERR_NOMEM, "out of memory");
-#define P(...) len += (size_t)snprintf(buf + len, len < cap ? cap - len : 0, __VA_ARGS__)
-    P("{\n  \"dataset\": \"%s\",\n  \"protocol\": \"%s\",\n  \"select\": \"%s\",\n", o->dataset,
-      o->protocol, o->select);
-    P("  \"seed\": %llu,\n  \"backend\": \"%s\",\n  \"threads\": %d,\n  \"git_rev\": \"%s\",\n",
-      (unsigned long long)o->seed, r->backend_name, r->threads, scnn_git_rev());
-    P("  \"epochs\": %d,\n  \"batch\": %d,\n  \"val_split\": %.4f,\n  \"augment\": %d,\n"
-      "  \"patience\": %d,\n",
-      o->epochs, o->batch, o->val_split, o->augment, o->patience);
-    P("  \"n_originals\": %zu,\n  \"n_train\": %zu,\n  \"n_val\": %zu,\n  \"n_test\": %zu,\n"
-      "  \"trainable_params\": 493772,\n  \"data_sha256\": \"%s\",\n  \"iterations\": [\n",
-      r->all.n, n_train, n_val, r->n_test, r->data_sha);
-    double tl[n_iter], ta[n_iter], trl[n_iter], tra[n_iter], vl[n_iter], va[n_iter], ke[n_iter];
-    for (int i = 0; i < n_iter; i++) {
-        const iter_result *x = &res[i];
-        P("    {\"iteration\": %d, \"seed\": %llu, \"best_epoch\": %d, \"epochs_run\": %d, "
-          "\"train_loss\": %.6f, \"train_acc\": %.6f, \"val_loss\": %.6f, \"val_acc\": %.6f, "
-          "\"test_loss\": %.6f, \"test_acc\": %.6f, \"seconds\": %.1f, "
-          "\"seconds_per_epoch\": %.2f}%s\n",
-          i, (unsigned long long)(o->seed + (uint64_t)i), x->best_epoch, x->epochs_run,
-          x->best.loss, x->best.acc, x->best.val_loss, x->best.val_acc, x->test_loss,
-          x->test_acc, x->seconds, x->seconds_per_epoch, i + 1 < n_iter ? "," : "");
-        tl[i] = x->test_loss;
-        ta[i] = x->test_acc;
-        trl[i] = x->best.loss;
-        tra[i] = x->best.acc;
-        vl[i] = x->best.val_loss;
-        va[i] = x->best.val_acc;
-        ke[i] = x->best_epoch;
-    }
-    double m[7], sd[7];
-    double *cols[7] = {tl, ta, trl, tra, vl, va, ke};
-    for (int c = 0; c < 7; c++)
-        scnn_mean_std(cols[c], n_iter, &m[c], &sd[c]);
-    P("  ],\n  \"mean_test_loss\": %.6f,\n  \"std_test_loss\": %.6f,\n  \"mean_test_acc\": %.6f,\n"
-      "  \"std_test_acc\": %.6f,\n",
-      m[0], sd[0], m[1], sd[1]);
-    P("  \"mean_train_loss\": %.6f,\n  \"mean_train_acc\": %.6f,\n  \"mean_val_loss\": %.6f,\n"
-      "  \"mean_val_acc\": %.6f,\n  \"mean_best_epoch\": %.2f,\n",
-      m[2], m[3], m[4], m[5], m[6]);
-    P("  \"ensemble_test_loss\": %.6f,\n  \"ensemble_test_acc\": %.6f\n}\n", ens_loss, ens_acc);
-#undef P
-    scnn_status st = SCNN_OK;
-    if (len >= cap)
-        st = scnn_fail(SCNN_ERR_ARG, "summary too large");
-    snprintf(path, sizeof path, "%s/summary.json", o->out_dir);
-    if (st == SCNN_OK)
-        st = scnn_write_atomic(path, buf, len);
-    free(buf);
+    scnn_run_summary s = {.seed = o->seed, .threads = r->threads, .epochs = o->epochs,
+                          .batch = o->batch, .augment = o->augment, .patience = o->patience,
+                          .val_split = o->val_split, .n_originals = (long long)r->all.n,
+                          .n_train = (long long)n_train, .n_val = (long long)n_val,
+                          .n_test = (long long)r->n_test, .n_iter = n_iter, .it = res,
+                          .ens_loss = ens_loss, .ens_acc = ens_acc};
+    snprintf(s.dataset, sizeof s.dataset, "%s", o->dataset);
+    snprintf(s.protocol, sizeof s.protocol, "%s", o->protocol);
+    snprintf(s.select, sizeof s.select, "%s", o->select);
+    snprintf(s.backend, sizeof s.backend, "%s", r->backend_name);
+    snprintf(s.git_rev, sizeof s.git_rev, "%s", scnn_git_rev());
+    memcpy(s.data_sha256, r->data_sha, sizeof s.data_sha256);
+    scnn_status st = scnn_run_summary_write(o->out_dir, &s);
 
     printf("\n%s, protocol %s, %d model%s, selection by %s\n", o->dataset, o->protocol, n_iter,
            n_iter == 1 ? "" : "s", o->select);
@@ -493,12 +433,13 @@ static scnn_status write_summary(const run *r, const iter_result *res, int n_ite
            "train_acc", "val_loss", "val_acc", "test_loss", "test_acc");
     for (int i = 0; i < n_iter; i++)
         printf("%4d %6llu %5d %10.4f %8.2f%% %8.4f %6.2f%% %9.4f %7.2f%%\n", i,
-               (unsigned long long)(o->seed + (uint64_t)i), res[i].best_epoch, trl[i],
-               100 * tra[i], vl[i], 100 * va[i], tl[i], 100 * ta[i]);
+               (unsigned long long)(o->seed + (uint64_t)i), res[i].best_epoch, res[i].train_loss,
+               100 * res[i].train_acc, res[i].val_loss, 100 * res[i].val_acc, res[i].test_loss,
+               100 * res[i].test_acc);
     printf("test (mean +- std over %d): loss %.4f +- %.4f, accuracy %.2f%% +- %.2f%%\n", n_iter,
-           m[0], sd[0], 100 * m[1], 100 * sd[1]);
+           s.mean_test_loss, s.std_test_loss, 100 * s.mean_test_acc, 100 * s.std_test_acc);
     printf("at the kept epoch (mean): train loss %.4f acc %.2f%%; validation loss %.4f acc %.2f%%\n",
-           m[2], 100 * m[3], m[4], 100 * m[5]);
+           s.mean_train_loss, 100 * s.mean_train_acc, s.mean_val_loss, 100 * s.mean_val_acc);
     printf("ensemble (mean of the %d models' probabilities): test loss %.4f, accuracy %.2f%%\n",
            n_iter, ens_loss, 100 * ens_acc);
     return st;
@@ -527,7 +468,8 @@ static bool improved(const scnn_train_opts *o, const epoch_stats *e, double best
 }
 
 static scnn_status train_iteration(run *r, int k, const scnn_dataset *train,
-                                   const scnn_dataset *val, iter_result *res, float *test_probs)
+                                   const scnn_dataset *val, scnn_run_result *res,
+                                   float *test_probs)
 {
     const scnn_train_opts *o = &r->o;
     uint64_t seed = o->seed + (uint64_t)k;
@@ -676,7 +618,12 @@ static scnn_status train_iteration(run *r, int k, const scnn_dataset *train,
 
     res->best_epoch = s.best_epoch;
     res->epochs_run = s.epoch;
-    res->best = hist[s.best_epoch > 0 ? s.best_epoch - 1 : 0];
+    const epoch_stats *best = &hist[s.best_epoch > 0 ? s.best_epoch - 1 : 0];
+    res->train_loss = best->loss;
+    res->train_acc = best->acc;
+    res->val_loss = best->val_loss;
+    res->val_acc = best->val_acc;
+    res->n_test = r->n_test;
     res->seconds = 0;
     for (int i = 0; i < s.epoch; i++)
         res->seconds += hist[i].seconds;
@@ -689,7 +636,7 @@ static scnn_status train_iteration(run *r, int k, const scnn_dataset *train,
     scnn_model_evaluate(m, r->test.images, r->test.labels, r->n_test, &res->test_loss,
                         &res->test_acc, NULL, test_probs);
     printf("[%d] kept epoch %d (val_loss %.4f, val_acc %.4f); test_loss: %.4f - test_acc: %.4f\n",
-           k, res->best_epoch, res->best.val_loss, res->best.val_acc, res->test_loss,
+           k, res->best_epoch, res->val_loss, res->val_acc, res->test_loss,
            res->test_acc);
     if ((st = write_result(o->out_dir, k, res, test_probs, r->n_test)) != SCNN_OK)
         goto out;
@@ -758,7 +705,7 @@ static scnn_status run_all(run *r)
            (unsigned long long)o->seed, o->out_dir);
     fflush(stdout);
 
-    iter_result *res = calloc((size_t)o->iterations, sizeof *res);
+    scnn_run_result *res = calloc((size_t)o->iterations, sizeof *res);
     float *probs = malloc((size_t)o->iterations * r->n_test * SCNN_CLASSES * sizeof(float) + 1);
     if (!res || !probs) {
         free(res);

@@ -61,8 +61,8 @@ void scnn_report_markdown(scnn_strbuf *b, const run_data *r, const run_data *c,
     int nf = r->n_finished;
     scnn_strbuf_printf(b, "# %s: the simple CNN, protocol %s\n\n", dsn, r->conf.protocol);
     scnn_strbuf_printf(b, "Run folder `%s`", r->dir);
-    if (r->git_rev[0])
-        scnn_strbuf_printf(b, ", built from `%s`", r->git_rev);
+    if (r->sum.git_rev[0])
+        scnn_strbuf_printf(b, ", built from `%s`", r->sum.git_rev);
     scnn_strbuf_printf(b, "; report written by `scnn report`.\n\n");
     if (nf < r->conf.iterations || !r->has_summary) {
         scnn_strbuf_printf(b, "> **Unfinished run:** %d of %d models %s finished (result.txt)", nf,
@@ -87,21 +87,21 @@ void scnn_report_markdown(scnn_strbuf *b, const run_data *r, const run_data *c,
     } else {
         scnn_strbuf_printf(b, "| %s | loss | accuracy |\n|---|---|---|\n", dsn);
         scnn_strbuf_printf(b, "| test (mean ± std of %d model%s) | %.4f ± %.4f | ", nf,
-                           nf == 1 ? "" : "s", r->mean_test_loss, r->std_test_loss);
-        md_pct_pm(b, r->mean_test_acc, r->std_test_acc);
+                           nf == 1 ? "" : "s", r->sum.mean_test_loss, r->sum.std_test_loss);
+        md_pct_pm(b, r->sum.mean_test_acc, r->sum.std_test_acc);
         scnn_strbuf_printf(b, " |\n| training, at the kept epoch (mean) | %.4f | %.2f%% |\n",
-                           r->mean_train_loss, 100 * r->mean_train_acc);
+                           r->sum.mean_train_loss, 100 * r->sum.mean_train_acc);
         scnn_strbuf_printf(b, "| validation, at the kept epoch (mean) | %.4f | %.2f%% |\n",
-                           r->mean_val_loss, 100 * r->mean_val_acc);
+                           r->sum.mean_val_loss, 100 * r->sum.mean_val_acc);
         if (r->has_ensemble)
             scnn_strbuf_printf(b,
                                "| test, ensemble (mean of the %d models' probabilities) | %.4f | "
                                "%.2f%% |\n",
-                               nf, r->ens_loss, 100 * r->ens_acc);
+                               nf, r->sum.ens_loss, 100 * r->sum.ens_acc);
         scnn_strbuf_printf(b, "\nKept epoch (%s), mean over the models: %.1f of %d.\n\n",
                            strcmp(r->conf.select, "val_acc") == 0 ? "highest validation accuracy"
                                                                   : "lowest validation loss",
-                           r->mean_best_epoch, r->conf.epochs);
+                           r->sum.mean_best_epoch, r->conf.epochs);
     }
 
     scnn_strbuf_printf(b, "### Beside the seed's published figures\n\n");
@@ -118,7 +118,8 @@ void scnn_report_markdown(scnn_strbuf *b, const run_data *r, const run_data *c,
     if (mnist) {
         scnn_strbuf_printf(b, "| MNIST test | 0.0248 | 99.43%% | ");
         if (nf)
-            scnn_strbuf_printf(b, "%.4f | %.2f%% |\n", r->mean_test_loss, 100 * r->mean_test_acc);
+            scnn_strbuf_printf(b, "%.4f | %.2f%% |\n", r->sum.mean_test_loss,
+                               100 * r->sum.mean_test_acc);
         else
             scnn_strbuf_printf(b, "– | – |\n");
     } else {
@@ -126,8 +127,8 @@ void scnn_report_markdown(scnn_strbuf *b, const run_data *r, const run_data *c,
                                            "validation (same)"};
         static const char *const seed_l[] = {"0.2149", "0.1066", "0.1245"};
         static const char *const seed_a[] = {"93.43%", "95.99%", "95.64%"};
-        double ours_l[] = {r->mean_test_loss, r->mean_train_loss, r->mean_val_loss};
-        double ours_a[] = {r->mean_test_acc, r->mean_train_acc, r->mean_val_acc};
+        double ours_l[] = {r->sum.mean_test_loss, r->sum.mean_train_loss, r->sum.mean_val_loss};
+        double ours_a[] = {r->sum.mean_test_acc, r->sum.mean_train_acc, r->sum.mean_val_acc};
         for (int i = 0; i < 3; i++) {
             scnn_strbuf_printf(b, "| Fashion-MNIST %s | %s | %s | ", rows[i], seed_l[i], seed_a[i]);
             if (nf)
@@ -163,11 +164,11 @@ void scnn_report_markdown(scnn_strbuf *b, const run_data *r, const run_data *c,
                                                               : "lowest validation loss");
     scnn_strbuf_printf(b, "| validation split | %.0f%% of the originals |\n",
                        100 * r->conf.val_split);
-    if (r->n_train || r->n_val)
+    if (r->sum.n_train || r->sum.n_val)
         scnn_strbuf_printf(b,
                            "| images | %lld originals; %lld training (augmented copies included), "
                            "%lld validation, %zu test |\n",
-                           r->n_originals, r->n_train, r->n_val, r->n_test);
+                           r->sum.n_originals, r->sum.n_train, r->sum.n_val, r->n_test);
     else
         scnn_strbuf_printf(b, "| images | %s originals, %zu test |\n",
                            r->conf.limit ? "limited" : "all", r->n_test);
@@ -176,8 +177,8 @@ void scnn_report_markdown(scnn_strbuf *b, const run_data *r, const run_data *c,
     if (r->conf.test_limit)
         scnn_strbuf_printf(b, "| test images limit | %lld |\n", r->conf.test_limit);
     scnn_strbuf_printf(b, "| backend | %s", r->conf.backend);
-    if (r->threads)
-        scnn_strbuf_printf(b, ", %d thread%s", r->threads, r->threads == 1 ? "" : "s");
+    if (r->sum.threads)
+        scnn_strbuf_printf(b, ", %d thread%s", r->sum.threads, r->sum.threads == 1 ? "" : "s");
     scnn_strbuf_printf(b, " |\n| trainable parameters | %ld,%03ld |\n\n", trainable / 1000,
                        trainable % 1000);
 
@@ -190,7 +191,7 @@ void scnn_report_markdown(scnn_strbuf *b, const run_data *r, const run_data *c,
         if (!it->present) {
             scnn_strbuf_printf(b, "not started | | | | | | | | |\n");
         } else if (!it->finished) {
-            const hist_row *h = it->best_epoch ? &it->hist[it->best_epoch - 1] : NULL;
+            const hist_row *h = it->res.best_epoch ? &it->hist[it->res.best_epoch - 1] : NULL;
             double s = 0;
             for (int e = 0; e < it->n_hist; e++)
                 s += it->hist[e].seconds;
@@ -198,13 +199,14 @@ void scnn_report_markdown(scnn_strbuf *b, const run_data *r, const run_data *c,
                 b,
                 "%d (so far) | %d (unfinished) | %.4f | %.2f%% | %.4f | %.2f%% | – | – "
                 "| %.1f |\n",
-                it->best_epoch, it->n_hist, h ? h->loss : 0, h ? 100 * h->acc : 0,
+                it->res.best_epoch, it->n_hist, h ? h->loss : 0, h ? 100 * h->acc : 0,
                 h ? h->val_loss : 0, h ? 100 * h->val_acc : 0, s / it->n_hist);
         } else {
             scnn_strbuf_printf(
                 b, "%d | %d | %.4f | %.2f%% | %.4f | %.2f%% | %.4f | %.2f%% | %.1f |\n",
-                it->best_epoch, it->epochs_run, it->train_loss, 100 * it->train_acc, it->val_loss,
-                100 * it->val_acc, it->test_loss, 100 * it->test_acc, it->seconds_per_epoch);
+                it->res.best_epoch, it->res.epochs_run, it->res.train_loss, 100 * it->res.train_acc,
+                it->res.val_loss, 100 * it->res.val_acc, it->res.test_loss, 100 * it->res.test_acc,
+                it->res.seconds_per_epoch);
         }
     }
     scnn_strbuf_printf(b, "\n");
@@ -227,7 +229,7 @@ void scnn_report_markdown(scnn_strbuf *b, const run_data *r, const run_data *c,
         for (int i = 0; i < 2; i++) {
             scnn_strbuf_printf(b, " ");
             if (rs[i]->n_finished)
-                md_pct_pm(b, rs[i]->mean_test_acc, rs[i]->std_test_acc);
+                md_pct_pm(b, rs[i]->sum.mean_test_acc, rs[i]->sum.std_test_acc);
             else
                 scnn_strbuf_printf(b, "–");
             scnn_strbuf_printf(b, " |");
@@ -235,26 +237,26 @@ void scnn_report_markdown(scnn_strbuf *b, const run_data *r, const run_data *c,
         scnn_strbuf_printf(b, "\n| test loss (mean) |");
         for (int i = 0; i < 2; i++)
             if (rs[i]->n_finished)
-                scnn_strbuf_printf(b, " %.4f |", rs[i]->mean_test_loss);
+                scnn_strbuf_printf(b, " %.4f |", rs[i]->sum.mean_test_loss);
             else
                 scnn_strbuf_printf(b, " – |");
         scnn_strbuf_printf(b, "\n| training / validation accuracy at the kept epoch |");
         for (int i = 0; i < 2; i++)
             if (rs[i]->n_finished)
-                scnn_strbuf_printf(b, " %.2f%% / %.2f%% |", 100 * rs[i]->mean_train_acc,
-                                   100 * rs[i]->mean_val_acc);
+                scnn_strbuf_printf(b, " %.2f%% / %.2f%% |", 100 * rs[i]->sum.mean_train_acc,
+                                   100 * rs[i]->sum.mean_val_acc);
             else
                 scnn_strbuf_printf(b, " – |");
         scnn_strbuf_printf(b, "\n| kept epoch (mean) |");
         for (int i = 0; i < 2; i++)
             if (rs[i]->n_finished)
-                scnn_strbuf_printf(b, " %.1f |", rs[i]->mean_best_epoch);
+                scnn_strbuf_printf(b, " %.1f |", rs[i]->sum.mean_best_epoch);
             else
                 scnn_strbuf_printf(b, " – |");
         scnn_strbuf_printf(b, "\n| ensemble test accuracy |");
         for (int i = 0; i < 2; i++)
             if (rs[i]->has_ensemble)
-                scnn_strbuf_printf(b, " %.2f%% |", 100 * rs[i]->ens_acc);
+                scnn_strbuf_printf(b, " %.2f%% |", 100 * rs[i]->sum.ens_acc);
             else
                 scnn_strbuf_printf(b, " – |");
         scnn_strbuf_printf(

@@ -73,8 +73,8 @@ scnn_status scnn_report_curve_data(const run_data *r, const char *out)
         }
         scnn_strbuf_printf(&h, "\n\n");
         scnn_strbuf_printf(&kd, "# model %d\n", k);
-        if (it->best_epoch >= 1) {
-            const hist_row *x = &it->hist[it->best_epoch - 1];
+        if (it->res.best_epoch >= 1) {
+            const hist_row *x = &it->hist[it->res.best_epoch - 1];
             scnn_strbuf_printf(&kd, "%d", x->epoch);
             dat_num(&kd, x->loss, 1);
             dat_num(&kd, x->acc, 100);
@@ -242,11 +242,11 @@ scnn_status scnn_report_train_vs_val_gp(const run_data *r, const char *out, int 
     gp_epoch_axis(&b, it->n_hist, 0.5);
     scnn_strbuf_printf(&b, "set grid\nset key at screen 0.5, screen 0.03 center horizontal\n"
                            "set bmargin 7\n");
-    if (it->best_epoch >= 1)
+    if (it->res.best_epoch >= 1)
         scnn_strbuf_printf(&b,
                            "set arrow 1 from %d, graph 0 to %d, graph 1 nohead dt 3 lw 2 lc rgb "
                            "'gray30'\n",
-                           it->best_epoch, it->best_epoch);
+                           it->res.best_epoch, it->res.best_epoch);
     for (int pass = 0; pass < 2; pass++) {
         int ct = pass ? 3 : 2, cv = pass ? 5 : 4;
         if (pass)
@@ -259,11 +259,11 @@ scnn_status scnn_report_train_vs_val_gp(const run_data *r, const char *out, int 
                            "     'history.dat' index 0 using 1:%d with linespoints lw 2 pt 7 "
                            "lc rgb '#ff7f0e' title 'validation'",
                            ct, cv);
-        if (it->best_epoch >= 1)
+        if (it->res.best_epoch >= 1)
             scnn_strbuf_printf(&b,
                                ", \\\n     NaN with lines dt 3 lw 2 lc rgb 'gray30' title "
                                "'kept epoch (%d)'",
-                               it->best_epoch);
+                               it->res.best_epoch);
         scnn_strbuf_printf(&b, "\n");
     }
     scnn_strbuf_printf(&b, "unset multiplot\n");

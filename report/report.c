@@ -51,8 +51,8 @@ static scnn_status make_preds(run_data *r, const scnn_dataset *test, preds *pr)
     }
     if (!r->has_ensemble && r->n_finished > 1 && pr->n) {
         r->has_ensemble = true;
-        r->ens_loss = loss / (double)pr->n;
-        r->ens_acc = (double)correct / (double)pr->n;
+        r->sum.ens_loss = loss / (double)pr->n;
+        r->sum.ens_acc = (double)correct / (double)pr->n;
     }
     return SCNN_OK;
 }

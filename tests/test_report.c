@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "model/model_internal.h"
@@ -370,12 +371,94 @@ static void test_run_files_from_memory(void **state)
                         "bad value for epochs");
 }
 
+/* summary.json's writer and reader are one module: what scnn_run_summary_write writes (with the
+ * means it computes), scnn_run_load gives back in the same struct, at the precision the file
+ * keeps; and result.txt's figures come back whole in iter_data. */
+static void test_summary_round_trip(void **state)
+{
+    (void)state;
+    char *d = tu_mkdtemp(), path[4200];
+    scnn_train_opts o;
+    scnn_train_opts_default(&o);
+    o.epochs = 2;
+    o.iterations = 2;
+    o.out_dir = d;
+    assert_int_equal(scnn_run_conf_write(d, &o), SCNN_OK);
+    scnn_run_result rr[2] = {
+        {.best_epoch = 1, .epochs_run = 2, .train_loss = 0.5, .train_acc = 0.8, .val_loss = 0.6,
+         .val_acc = 0.75, .test_loss = 0.7, .test_acc = 0.7, .seconds = 3,
+         .seconds_per_epoch = 1.5, .n_test = 100},
+        {.best_epoch = 2, .epochs_run = 2, .train_loss = 0.3, .train_acc = 0.9, .val_loss = 0.4,
+         .val_acc = 0.85, .test_loss = 0.5, .test_acc = 0.8, .seconds = 4,
+         .seconds_per_epoch = 2, .n_test = 100}};
+    hist_row h[2] = {{1, 0.5, 0.8, 0.6, 0.75, 1.5, 100}, {2, 0.3, 0.9, 0.4, 0.85, 2.5, 100}};
+    for (int k = 0; k < 2; k++) {
+        snprintf(path, sizeof path, "%s/iter-%d", d, k);
+        assert_int_equal(mkdir(path, 0755), 0);
+        snprintf(path, sizeof path, "%s/iter-%d/history.csv", d, k);
+        assert_int_equal(scnn_run_history_write(path, h, 2), SCNN_OK);
+        snprintf(path, sizeof path, "%s/iter-%d/result.txt", d, k);
+        assert_int_equal(scnn_run_result_write(path, &rr[k]), SCNN_OK);
+    }
+    scnn_run_summary s = {.seed = 1, .threads = 3, .epochs = 2, .batch = 250, .augment = 2,
+                          .val_split = 0.2, .n_originals = 1000, .n_train = 800, .n_val = 200,
+                          .n_test = 100, .n_iter = 2, .it = rr, .ens_loss = 0.45,
+                          .ens_acc = 0.82};
+    snprintf(s.dataset, sizeof s.dataset, "fashion_mnist");
+    snprintf(s.protocol, sizeof s.protocol, "clean");
+    snprintf(s.select, sizeof s.select, "val_loss");
+    snprintf(s.backend, sizeof s.backend, "naive");
+    snprintf(s.git_rev, sizeof s.git_rev, "abc1234");
+    memset(s.data_sha256, 'a', 64);
+    assert_int_equal(scnn_run_summary_write(d, &s), SCNN_OK);
+    assert_true(fabs(s.mean_test_loss - 0.6) <= 1e-12);
+    assert_true(fabs(s.mean_best_epoch - 1.5) <= 1e-12);
+
+    run_data r;
+    assert_int_equal(scnn_run_load(&r, d, false), SCNN_OK);
+    assert_true(r.has_summary && r.summary_current && r.has_ensemble);
+    assert_string_equal(r.sum.dataset, s.dataset);
+    assert_string_equal(r.sum.protocol, s.protocol);
+    assert_string_equal(r.sum.select, s.select);
+    assert_string_equal(r.sum.backend, s.backend);
+    assert_string_equal(r.sum.git_rev, s.git_rev);
+    assert_string_equal(r.sum.data_sha256, s.data_sha256);
+    assert_int_equal(r.sum.threads, 3);
+    assert_int_equal(r.sum.n_originals, 1000);
+    assert_int_equal(r.sum.n_train, 800);
+    assert_int_equal(r.sum.n_val, 200);
+    assert_int_equal(r.sum.n_test, 100);
+    assert_int_equal(r.sum.n_iter, 2);
+    const double got[] = {r.sum.mean_test_loss,  r.sum.std_test_loss,  r.sum.mean_test_acc,
+                          r.sum.std_test_acc,    r.sum.mean_train_loss, r.sum.mean_train_acc,
+                          r.sum.mean_val_loss,   r.sum.mean_val_acc,   r.sum.mean_best_epoch,
+                          r.sum.ens_loss,        r.sum.ens_acc};
+    const double want[] = {s.mean_test_loss,  s.std_test_loss,   s.mean_test_acc, s.std_test_acc,
+                           s.mean_train_loss, s.mean_train_acc,  s.mean_val_loss, s.mean_val_acc,
+                           s.mean_best_epoch, s.ens_loss,        s.ens_acc};
+    /* mean_best_epoch keeps 2 decimals in summary.json, the rest 6 */
+    for (size_t i = 0; i < sizeof got / sizeof got[0]; i++)
+        assert_true(fabs(got[i] - want[i]) <= 5e-3);
+    for (int k = 0; k < 2; k++) {
+        const scnn_run_result *x = &r.it[k].res;
+        assert_true(r.it[k].finished && x->complete);
+        assert_int_equal(x->best_epoch, rr[k].best_epoch);
+        assert_true(x->train_loss == rr[k].train_loss && x->val_acc == rr[k].val_acc &&
+                    x->test_acc == rr[k].test_acc && x->seconds == rr[k].seconds);
+        assert_int_equal(x->n_test, 100);
+    }
+    scnn_run_free(&r);
+    tu_rmrf(d);
+    free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_report_with_compare),
         cmocka_unit_test(test_report_errors),
         cmocka_unit_test(test_run_files_from_memory),
+        cmocka_unit_test(test_summary_round_trip),
         cmocka_unit_test(test_report_unfinished_without_gnuplot),
     };
     return cmocka_run_group_tests_name("report", tests, setup, teardown);
