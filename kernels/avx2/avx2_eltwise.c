@@ -6,23 +6,14 @@
 
 #include "core/core.h"
 #include "core/rng_avx2.h"
-#include "kernels/batchnorm_coef.h"
 #include "kernels/avx2/avx2_kernels.h"
 #include "scnn.h"
 
-#define MIN(a, b) ((a) < (b) ? (a) : (b))
-
-/* Elements per thread worth starting one for memory-bound ops. */
-#define GRAIN_ELEMS 32768
+#define DRV_NAME(op) scnn_avx2_##op
+#define SCNN_DRIVERS_ELTWISE
+#include "kernels/isa_drivers.inc" /* the argument structs and the drivers (the splits) */
 
 /* ---- bias + activation -------------------------------------------------------------------- */
-
-typedef struct rows_args {
-    int rows, cols;
-    float *y;
-    const float *x, *bias, *dy;
-    bool relu;
-} rows_args;
 
 /* y [rows,cols] += bias [cols], then ReLU */
 static void bias_act_body(void *ctx, long first, long last, int slot)
@@ -45,13 +36,6 @@ static void bias_act_body(void *ctx, long first, long last, int slot)
             row[j] = r->relu && v < 0.0f ? 0.0f : v;
         }
     }
-}
-
-void scnn_avx2_bias_act_with(scnn_avx2_pfor pf, int rows, int cols, float *y, const float *bias,
-                             bool relu)
-{
-    rows_args r = {.rows = rows, .cols = cols, .y = y, .bias = bias, .relu = relu};
-    pf(rows, GRAIN_ELEMS / (cols > 0 ? cols : 1) + 1, bias_act_body, &r);
 }
 
 /* ---- column sums ---------------------------------------------------------------------------- */
@@ -90,21 +74,7 @@ static void colsum_body(void *ctx, long first, long last, int slot)
     }
 }
 
-void scnn_avx2_bias_grad_with(scnn_avx2_pfor pf, int rows, int cols, const float *dy, float *db)
-{
-    rows_args r = {.rows = rows, .cols = cols, .dy = dy, .y = db};
-    pf((cols + 15) / 16, (long)GRAIN_ELEMS / 16 / (rows > 0 ? rows : 1) + 1, colsum_body, &r);
-}
-
 /* ---- ReLU backward and the dropout product ------------------------------------------------------ */
-
-typedef struct flat_args {
-    size_t count;
-    const float *x, *mask;
-    float *y;
-} flat_args;
-
-#define FLAT_BLOCK 4096 /* elements per item */
 
 static void relu_backward_body(void *ctx, long first, long last, int slot)
 {
@@ -122,13 +92,6 @@ static void relu_backward_body(void *ctx, long first, long last, int slot)
             f->y[i] = 0.0f;
 }
 
-void scnn_avx2_relu_backward_with(scnn_avx2_pfor pf, size_t count, const float *y, float *dy)
-{
-    flat_args f = {.count = count, .x = y, .y = dy};
-    pf((long)((count + FLAT_BLOCK - 1) / FLAT_BLOCK), GRAIN_ELEMS / FLAT_BLOCK, relu_backward_body,
-       &f);
-}
-
 static void mul_body(void *ctx, long first, long last, int slot)
 {
     (void)slot;
@@ -142,22 +105,7 @@ static void mul_body(void *ctx, long first, long last, int slot)
         f->y[i] = f->x[i] * f->mask[i];
 }
 
-void scnn_avx2_mul_with(scnn_avx2_pfor pf, size_t count, const float *x, const float *mask,
-                        float *y)
-{
-    flat_args f = {.count = count, .x = x, .mask = mask, .y = y};
-    pf((long)((count + FLAT_BLOCK - 1) / FLAT_BLOCK), GRAIN_ELEMS / FLAT_BLOCK, mul_body, &f);
-}
-
 /* ---- max-pool 2x2 stride 2 ---------------------------------------------------------------------- */
-
-typedef struct pool_args {
-    int n, h, w, c;
-    const float *x;
-    float *y;
-    uint8_t *idx;
-    const uint8_t *cidx;
-} pool_args;
 
 /* 8 int32 lanes (0..3) -> 8 bytes */
 static inline void store_idx8(uint8_t *dst, __m256i v)
@@ -271,28 +219,6 @@ void scnn_avx2_maxpool_backward_with(scnn_avx2_pfor pf, int n, int h, int w, int
 
 /* ---- batch norm --------------------------------------------------------------------------------- */
 
-#define NCH SCNN_AVX2_BN_CHUNKS
-#define CB SCNN_AVX2_BN_CBLOCK
-
-/* Sums over the rows of chunk ch for channels [c0, c0+cn): mode 0 sum x; mode 1 sum
- * (x-mean)^2; mode 2 sum dy (into s1) and sum dy*(x-mean)*invstd (into s2). */
-typedef struct bn_args {
-    int mode, m, c, c0, cn;
-    const float *x, *dy;
-    const double *mean, *invstd; /* [cn] */
-    double s1[NCH][CB], s2[NCH][CB];
-    /* element-wise passes */
-    const float *scale, *shift, *ca, *cb, *ce; /* [c] */
-    float *y;
-} bn_args;
-
-static void bn_chunk_rows(int m, int ch, size_t *r0, size_t *r1)
-{
-    const size_t per = ((size_t)m + NCH - 1) / NCH;
-    *r0 = MIN((size_t)ch * per, (size_t)m);
-    *r1 = MIN(*r0 + per, (size_t)m);
-}
-
 static double hsum_pd(__m256d v)
 {
     double t[4];
@@ -362,27 +288,7 @@ static void bn_sums_body(void *ctx, long first, long last, int slot)
     }
 }
 
-/* Per-channel sums (mode as above) of channels [c0, c0+cn) over all rows, chunk by chunk in
- * order. */
-static void bn_sums(scnn_avx2_pfor pf, bn_args *a, int mode, double *t1, double *t2)
-{
-    a->mode = mode;
-    const long grain = (long)(GRAIN_ELEMS / NCH) / ((long)a->m * a->cn / NCH + 1) + 1;
-    pf(NCH, grain, bn_sums_body, a);
-    for (int j = 0; j < a->cn; j++) {
-        double u = 0, v = 0;
-        for (int ch = 0; ch < NCH; ch++) {
-            u += a->s1[ch][j];
-            v += a->s2[ch][j];
-        }
-        t1[j] = u;
-        if (t2)
-            t2[j] = v;
-    }
-}
-
-/* y = x*scale + shift (items: rows blocks of FLAT rows) */
-#define BN_ROWS 1024
+/* y = x*scale + shift, c <= CB (items: blocks of BN_ROWS rows) */
 static void bn_apply_body(void *ctx, long first, long last, int slot)
 {
     (void)slot;
@@ -411,7 +317,7 @@ static void bn_apply_body(void *ctx, long first, long last, int slot)
     }
 }
 
-/* dx = ca*dy + cb*x + ce */
+/* dx = ca*dy + cb*x + ce, c <= CB */
 static void bn_backward_body(void *ctx, long first, long last, int slot)
 {
     (void)slot;
@@ -446,101 +352,25 @@ static void bn_backward_body(void *ctx, long first, long last, int slot)
     }
 }
 
-static void bn_rows(scnn_avx2_pfor pf, bn_args *a, scnn_avx2_body body)
+/* the element-wise pass (mode 0 y = x*scale + shift, mode 1 dx = (ca*dy + cb*x) + ce) on
+ * channels [c0, c0+cn) */
+static void bn_rows(scnn_avx2_pfor pf, bn_args *e)
 {
-    pf(((long)a->m + BN_ROWS - 1) / BN_ROWS, GRAIN_ELEMS / ((long)BN_ROWS * a->c) + 1, body, a);
-}
-
-/* y = x*scale + shift per channel, channels [c0, c0+cn) of the scale/shift arrays */
-static void bn_apply(scnn_avx2_pfor pf, int m, int c, int c0, int cn, const float *x,
-                     const float *scale, const float *shift, float *y)
-{
-    if (c <= CB) {
-        bn_args a = {.m = m, .c = c, .x = x, .y = y, .scale = scale, .shift = shift};
-        bn_rows(pf, &a, bn_apply_body);
+    const int c = e->c, c0 = e->c0, cn = e->cn;
+    if (c <= CB) { /* c0 == 0, cn == c */
+        pf(((long)e->m + BN_ROWS - 1) / BN_ROWS, GRAIN_ELEMS / ((long)BN_ROWS * c) + 1,
+           e->mode == 1 ? bn_backward_body : bn_apply_body, e);
         return;
     }
-    for (size_t r = 0; r < (size_t)m; r++) /* rare: many channels, one block at a time */
-        for (int j = 0; j < cn; j++)
-            y[r * c + c0 + j] = x[r * c + c0 + j] * scale[j] + shift[j];
-}
-
-void scnn_avx2_batchnorm_forward_train_with(scnn_avx2_pfor pf, int m, int c, const float *x,
-                                            const float *gamma, const float *beta, float eps,
-                                            float momentum, bool unbiased_var, float *y,
-                                            float *mean, float *invstd, float *run_mean,
-                                            float *run_var)
-{
-    for (int c0 = 0; c0 < c; c0 += CB) {
-        const int cn = MIN(CB, c - c0);
-        bn_args a = {.m = m, .c = c, .c0 = c0, .cn = cn, .x = x};
-        double mu[CB], ss[CB];
-        float scale[CB], shift[CB];
-        bn_sums(pf, &a, 0, mu, NULL);
-        for (int j = 0; j < cn; j++)
-            mu[j] /= m;
-        a.mean = mu;
-        bn_sums(pf, &a, 1, ss, NULL);
-        scnn_bn_train_coef(m, cn, mu, ss, eps, momentum, unbiased_var, gamma + c0, beta + c0,
-                           mean + c0, invstd + c0, run_mean + c0, run_var + c0, scale, shift);
-        bn_apply(pf, m, c, c0, cn, x, scale, shift, y);
-    }
-}
-
-void scnn_avx2_batchnorm_forward_infer_with(scnn_avx2_pfor pf, int m, int c, const float *x,
-                                            const float *gamma, const float *beta,
-                                            const float *run_mean, const float *run_var,
-                                            float eps, float *y)
-{
-    for (int c0 = 0; c0 < c; c0 += CB) {
-        const int cn = MIN(CB, c - c0);
-        float scale[CB], shift[CB];
-        scnn_bn_infer_coef(cn, gamma + c0, beta + c0, run_mean + c0, run_var + c0, eps, scale,
-                           shift);
-        bn_apply(pf, m, c, c0, cn, x, scale, shift, y);
-    }
-}
-
-/* dx = ca*dy + cb*x + ce (kernels/batchnorm_coef.h) */
-void scnn_avx2_batchnorm_backward_with(scnn_avx2_pfor pf, int m, int c, const float *x,
-                                       const float *dy, const float *gamma, const float *mean,
-                                       const float *invstd, float *dx, float *dgamma,
-                                       float *dbeta)
-{
-    for (int c0 = 0; c0 < c; c0 += CB) {
-        const int cn = MIN(CB, c - c0);
-        double mu[CB], is[CB], sdy[CB], sdyx[CB];
-        float ca[CB], cb[CB], ce[CB];
+    for (size_t r = 0; r < (size_t)e->m; r++) /* rare: many channels, one block at a time */
         for (int j = 0; j < cn; j++) {
-            mu[j] = mean[c0 + j];
-            is[j] = invstd[c0 + j];
+            const size_t o = r * c + c0 + j;
+            e->y[o] = e->mode == 1 ? (e->ca[j] * e->dy[o] + e->cb[j] * e->x[o]) + e->ce[j]
+                                   : e->x[o] * e->scale[j] + e->shift[j];
         }
-        bn_args a = {.m = m, .c = c, .c0 = c0, .cn = cn, .x = x, .dy = dy, .mean = mu,
-                     .invstd = is};
-        bn_sums(pf, &a, 2, sdy, sdyx);
-        scnn_bn_backward_coef(m, cn, mu, is, sdy, sdyx, gamma + c0, ca, cb, ce, dgamma + c0,
-                              dbeta + c0);
-        if (c <= CB) {
-            bn_args e = {.m = m, .c = c, .x = x, .dy = dy, .y = dx, .ca = ca, .cb = cb, .ce = ce};
-            bn_rows(pf, &e, bn_backward_body);
-        } else {
-            for (size_t r = 0; r < (size_t)m; r++)
-                for (int j = 0; j < cn; j++) {
-                    const size_t o = r * c + c0 + j;
-                    dx[o] = (ca[j] * dy[o] + cb[j] * x[o]) + ce[j];
-                }
-        }
-    }
 }
 
 /* ---- Adam ---------------------------------------------------------------------------------------- */
-
-typedef struct adam_args {
-    size_t count;
-    float *p, *m, *v;
-    const float *g;
-    float lr_t, b1, b2, eps;
-} adam_args;
 
 /* in double, the same operations as the reference, so the results are the reference's */
 static void adam_body(void *ctx, long first, long last, int slot)
@@ -575,25 +405,7 @@ static void adam_body(void *ctx, long first, long last, int slot)
     }
 }
 
-void scnn_avx2_adam_with(scnn_avx2_pfor pf, size_t count, float *p, const float *g, float *m,
-                         float *v, float lr_t, float b1, float b2, float eps)
-{
-    adam_args a = {.count = count, .p = p, .m = m, .v = v, .g = g, .lr_t = lr_t, .b1 = b1,
-                   .b2 = b2, .eps = eps};
-    pf((long)((count + FLAT_BLOCK - 1) / FLAT_BLOCK), 8192 / FLAT_BLOCK + 1, adam_body, &a);
-}
-
 /* ---- dropout masks -------------------------------------------------------------------------- */
-
-typedef struct mask_args {
-    size_t count;
-    uint64_t key;
-    uint32_t threshold;
-    float keep;
-    float *mask;
-} mask_args;
-
-#define MASK_BLOCK 4096 /* elements per item; a multiple of 16 */
 
 /* mask [count]: items are blocks of MASK_BLOCK elements; 16 elements (four draws) per step */
 static void dropout_mask_body(void *ctx, long first, long last, int slot)
@@ -620,13 +432,4 @@ static void dropout_mask_body(void *ctx, long first, long last, int slot)
         const uint64_t r = scnn_rng_at(a->key, i / 4);
         a->mask[i] = ((r >> (16 * (i % 4))) & 0xffff) < a->threshold ? 0.0f : a->keep;
     }
-}
-
-void scnn_avx2_dropout_mask_with(scnn_avx2_pfor pf, size_t count, float p, uint64_t key,
-                                 float *mask)
-{
-    mask_args a = {.count = count, .key = key, .threshold = (uint32_t)lrint((double)p * 65536.0),
-                   .keep = 1.0f / (1.0f - p), .mask = mask};
-    pf((long)((count + MASK_BLOCK - 1) / MASK_BLOCK), GRAIN_ELEMS / MASK_BLOCK, dropout_mask_body,
-       &a);
 }

@@ -59,16 +59,9 @@ static const gemm_tile_fn gemm_tiles[MR + 1] = {NULL,        gemm_tile_1, gemm_t
                                                 gemm_tile_3, gemm_tile_4, gemm_tile_5,
                                                 gemm_tile_6};
 
-typedef struct gemm_args {
-    bool ta, tb;
-    int m, n, kk;
-    float alpha, beta;
-    const float *a, *b;
-    int lda, ldb;
-    float *c;
-    int ldc;
-    int mc;
-} gemm_args;
+#define DRV_NAME(op) scnn_avx2_##op
+#define SCNN_DRIVERS_GEMM
+#include "kernels/isa_drivers.inc" /* gemm_args, gemm_items and the entry (the split) */
 
 /* op(b) rows [l0, l0+kcn), columns [j0, j0+ncn) -> bp [ncn/16 panels][kcn][16], zero-padded */
 static void pack_b(const gemm_args *g, int l0, int kcn, int j0, int ncn, float *bp)
@@ -94,11 +87,6 @@ static void pack_b(const gemm_args *g, int l0, int kcn, int j0, int ncn, float *
             }
         }
     }
-}
-
-static long gemm_items(const gemm_args *g)
-{
-    return (long)((g->n + NC - 1) / NC) * ((g->m + g->mc - 1) / g->mc);
 }
 
 /* op(a) [m,kk] * op(b) [kk,n] -> c [m,n], the (column block, row block) items [first,last) */
@@ -150,22 +138,4 @@ static void gemm_scale_body(void *ctx, long first, long last, int slot)
             float *cij = g->c + (size_t)i * g->ldc + j;
             *cij = g->beta == 0.0f ? 0.0f : g->beta * *cij;
         }
-}
-
-void scnn_avx2_gemm_with(scnn_avx2_pfor pf, int mc_rows, bool ta, bool tb, int m, int n, int kk,
-                         float alpha, const float *a, int lda, const float *b, int ldb,
-                         float beta, float *c, int ldc)
-{
-    if (m <= 0 || n <= 0)
-        return;
-    gemm_args g = {.ta = ta, .tb = tb, .m = m, .n = n, .kk = kk, .alpha = alpha, .beta = beta,
-                   .a = a, .b = b, .lda = lda, .ldb = ldb, .c = c, .ldc = ldc};
-    if (kk <= 0) {
-        pf(m, 64, gemm_scale_body, &g);
-        return;
-    }
-    g.mc = mc_rows <= 0 || mc_rows >= m ? m : (mc_rows + MR - 1) / MR * MR;
-    /* a thread needs a few tiles' worth of work to be worth starting */
-    const long grain = (long)((double)1e6 / ((double)g.mc * (n < NC ? n : NC) * kk) + 1);
-    pf(gemm_items(&g), grain, gemm_body, &g);
 }

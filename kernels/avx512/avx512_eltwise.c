@@ -7,15 +7,12 @@
 #include <string.h>
 
 #include "core/rng_avx512.h"
-#include "kernels/batchnorm_coef.h"
 #include "kernels/avx512/avx512_kernels.h"
 
-#define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MASK scnn_avx512_mask
-
-/* Elements per thread worth starting one for memory-bound ops. */
-#define GRAIN_ELEMS 32768
-#define FLAT_BLOCK 4096 /* elements per item of the flat ops; a multiple of 32 */
+#define DRV_NAME(op) scnn_avx512_##op
+#define SCNN_DRIVERS_ELTWISE
+#include "kernels/isa_drivers.inc" /* the argument structs and the drivers (the splits) */
 
 /* 8 floats (masked) -> 8 doubles */
 static inline __m512d load_pd(__mmask8 k, const float *p)
@@ -29,13 +26,6 @@ static inline __mmask8 mask8(long n)
 }
 
 /* ---- bias + activation -------------------------------------------------------------------- */
-
-typedef struct rows_args {
-    int rows, cols;
-    float *y;
-    const float *bias, *dy;
-    bool relu;
-} rows_args;
 
 /* y [rows,cols] += bias [cols], then ReLU */
 static void bias_act_body(void *ctx, long first, long last, int slot)
@@ -55,13 +45,6 @@ static void bias_act_body(void *ctx, long first, long last, int slot)
             _mm512_mask_storeu_ps(row + j, k, v);
         }
     }
-}
-
-void scnn_avx512_bias_act_with(scnn_avx2_pfor pf, int rows, int cols, float *y,
-                               const float *bias, bool relu)
-{
-    rows_args r = {.rows = rows, .cols = cols, .y = y, .bias = bias, .relu = relu};
-    pf(rows, GRAIN_ELEMS / (cols > 0 ? cols : 1) + 1, bias_act_body, &r);
 }
 
 /* db [cols] = column sums of dy [rows,cols] in double, row by row (the reference's order);
@@ -85,20 +68,7 @@ static void colsum_body(void *ctx, long first, long last, int slot)
     }
 }
 
-void scnn_avx512_bias_grad_with(scnn_avx2_pfor pf, int rows, int cols, const float *dy,
-                                float *db)
-{
-    rows_args r = {.rows = rows, .cols = cols, .dy = dy, .y = db};
-    pf((cols + 15) / 16, (long)GRAIN_ELEMS / 16 / (rows > 0 ? rows : 1) + 1, colsum_body, &r);
-}
-
 /* ---- ReLU backward and the dropout product ------------------------------------------------------ */
-
-typedef struct flat_args {
-    size_t count;
-    const float *x, *mask;
-    float *y;
-} flat_args;
 
 static void relu_backward_body(void *ctx, long first, long last, int slot)
 {
@@ -115,13 +85,6 @@ static void relu_backward_body(void *ctx, long first, long last, int slot)
     }
 }
 
-void scnn_avx512_relu_backward_with(scnn_avx2_pfor pf, size_t count, const float *y, float *dy)
-{
-    flat_args f = {.count = count, .x = y, .y = dy};
-    pf((long)((count + FLAT_BLOCK - 1) / FLAT_BLOCK), GRAIN_ELEMS / FLAT_BLOCK, relu_backward_body,
-       &f);
-}
-
 static void mul_body(void *ctx, long first, long last, int slot)
 {
     (void)slot;
@@ -135,47 +98,7 @@ static void mul_body(void *ctx, long first, long last, int slot)
     }
 }
 
-void scnn_avx512_mul_with(scnn_avx2_pfor pf, size_t count, const float *x, const float *mask,
-                          float *y)
-{
-    flat_args f = {.count = count, .x = x, .mask = mask, .y = y};
-    pf((long)((count + FLAT_BLOCK - 1) / FLAT_BLOCK), GRAIN_ELEMS / FLAT_BLOCK, mul_body, &f);
-}
-
-/* ---- max-pool 2x2 stride 2 ---------------------------------------------------------------------- */
-
-typedef struct pool_args {
-    int n, h, w, c;
-    const float *x;
-    float *y;
-    uint8_t *idx;
-    const uint8_t *cidx;
-} pool_args;
-
-
 /* ---- batch norm --------------------------------------------------------------------------------- */
-
-#define NCH SCNN_AVX2_BN_CHUNKS /* fixed row chunks of the reductions */
-#define CB SCNN_AVX2_BN_CBLOCK  /* channels per pass */
-
-/* Sums over the rows of chunk ch for channels [c0, c0+cn): mode 0 sum x; mode 1 sum
- * (x-mean)^2; mode 2 sum dy (into s1) and sum dy*(x-mean)*invstd (into s2). */
-typedef struct bn_args {
-    int mode, m, c, c0, cn;
-    const float *x, *dy;
-    const double *mean, *invstd; /* [cn] */
-    double s1[NCH][CB], s2[NCH][CB];
-    /* element-wise passes: channels [c0, c0+cn) */
-    const float *scale, *shift, *ca, *cb, *ce; /* [cn] */
-    float *y;
-} bn_args;
-
-static void bn_chunk_rows(int m, int ch, size_t *r0, size_t *r1)
-{
-    const size_t per = ((size_t)m + NCH - 1) / NCH;
-    *r0 = MIN((size_t)ch * per, (size_t)m);
-    *r1 = MIN(*r0 + per, (size_t)m);
-}
 
 /* One step of the sums: 8 values (masked) of x and dy; mean/invstd per lane. */
 static inline void bn_acc(int mode, __m512d xv, __m512d gv, __m512d mu, __m512d is, __m512d *p,
@@ -239,28 +162,8 @@ static void bn_sums_body(void *ctx, long first, long last, int slot)
     }
 }
 
-/* Per-channel sums (mode as above) of channels [c0, c0+cn) over all rows, chunk by chunk in
- * order. */
-static void bn_sums(scnn_avx2_pfor pf, bn_args *a, int mode, double *t1, double *t2)
-{
-    a->mode = mode;
-    const long grain = (long)(GRAIN_ELEMS / NCH) / ((long)a->m * a->cn / NCH + 1) + 1;
-    pf(NCH, grain, bn_sums_body, a);
-    for (int j = 0; j < a->cn; j++) {
-        double u = 0, v = 0;
-        for (int ch = 0; ch < NCH; ch++) {
-            u += a->s1[ch][j];
-            v += a->s2[ch][j];
-        }
-        t1[j] = u;
-        if (t2)
-            t2[j] = v;
-    }
-}
-
 /* y = x*scale + shift (mode 0) or dx = (ca*dy + cb*x) + ce (mode 1) on channels [c0, c0+cn),
  * items are blocks of BN_ROWS rows */
-#define BN_ROWS 1024
 static void bn_rows_body(void *ctx, long first, long last, int slot)
 {
     (void)slot;
@@ -304,75 +207,10 @@ static void bn_rows_body(void *ctx, long first, long last, int slot)
     }
 }
 
-static void bn_rows(scnn_avx2_pfor pf, bn_args *a)
+static void bn_rows(scnn_avx2_pfor pf, bn_args *e)
 {
-    pf(((long)a->m + BN_ROWS - 1) / BN_ROWS, GRAIN_ELEMS / ((long)BN_ROWS * a->cn) + 1,
-       bn_rows_body, a);
-}
-
-void scnn_avx512_batchnorm_forward_train_with(scnn_avx2_pfor pf, int m, int c, const float *x,
-                                              const float *gamma, const float *beta, float eps,
-                                              float momentum, bool unbiased_var, float *y,
-                                              float *mean, float *invstd, float *run_mean,
-                                              float *run_var)
-{
-    for (int c0 = 0; c0 < c; c0 += CB) {
-        const int cn = MIN(CB, c - c0);
-        bn_args a = {.m = m, .c = c, .c0 = c0, .cn = cn, .x = x};
-        double mu[CB], ss[CB];
-        float scale[CB], shift[CB];
-        bn_sums(pf, &a, 0, mu, NULL);
-        for (int j = 0; j < cn; j++)
-            mu[j] /= m;
-        a.mean = mu;
-        bn_sums(pf, &a, 1, ss, NULL);
-        scnn_bn_train_coef(m, cn, mu, ss, eps, momentum, unbiased_var, gamma + c0, beta + c0,
-                           mean + c0, invstd + c0, run_mean + c0, run_var + c0, scale, shift);
-        bn_args e = {.mode = 0, .m = m, .c = c, .c0 = c0, .cn = cn, .x = x, .y = y,
-                     .scale = scale, .shift = shift};
-        bn_rows(pf, &e);
-    }
-}
-
-void scnn_avx512_batchnorm_forward_infer_with(scnn_avx2_pfor pf, int m, int c, const float *x,
-                                              const float *gamma, const float *beta,
-                                              const float *run_mean, const float *run_var,
-                                              float eps, float *y)
-{
-    for (int c0 = 0; c0 < c; c0 += CB) {
-        const int cn = MIN(CB, c - c0);
-        float scale[CB], shift[CB];
-        scnn_bn_infer_coef(cn, gamma + c0, beta + c0, run_mean + c0, run_var + c0, eps, scale,
-                           shift);
-        bn_args e = {.mode = 0, .m = m, .c = c, .c0 = c0, .cn = cn, .x = x, .y = y,
-                     .scale = scale, .shift = shift};
-        bn_rows(pf, &e);
-    }
-}
-
-/* dx = ca*dy + cb*x + ce (kernels/batchnorm_coef.h) */
-void scnn_avx512_batchnorm_backward_with(scnn_avx2_pfor pf, int m, int c, const float *x,
-                                         const float *dy, const float *gamma, const float *mean,
-                                         const float *invstd, float *dx, float *dgamma,
-                                         float *dbeta)
-{
-    for (int c0 = 0; c0 < c; c0 += CB) {
-        const int cn = MIN(CB, c - c0);
-        double mu[CB], is[CB], sdy[CB], sdyx[CB];
-        float ca[CB], cb[CB], ce[CB];
-        for (int j = 0; j < cn; j++) {
-            mu[j] = mean[c0 + j];
-            is[j] = invstd[c0 + j];
-        }
-        bn_args a = {.m = m, .c = c, .c0 = c0, .cn = cn, .x = x, .dy = dy, .mean = mu,
-                     .invstd = is};
-        bn_sums(pf, &a, 2, sdy, sdyx);
-        scnn_bn_backward_coef(m, cn, mu, is, sdy, sdyx, gamma + c0, ca, cb, ce, dgamma + c0,
-                              dbeta + c0);
-        bn_args e = {.mode = 1, .m = m, .c = c, .c0 = c0, .cn = cn, .x = x, .dy = dy, .y = dx,
-                     .ca = ca, .cb = cb, .ce = ce};
-        bn_rows(pf, &e);
-    }
+    pf(((long)e->m + BN_ROWS - 1) / BN_ROWS, GRAIN_ELEMS / ((long)BN_ROWS * e->cn) + 1,
+       bn_rows_body, e);
 }
 
 /* ---- softmax cross-entropy ------------------------------------------------------------------ */
@@ -471,13 +309,6 @@ float scnn_avx512_softmax_xent_with(scnn_avx2_pfor pf, int n, int classes, const
 
 /* ---- Adam ---------------------------------------------------------------------------------------- */
 
-typedef struct adam_args {
-    size_t count;
-    float *p, *m, *v;
-    const float *g;
-    float lr_t, b1, b2, eps;
-} adam_args;
-
 /* in double, the same operations as the reference, so the results are the reference's */
 static void adam_body(void *ctx, long first, long last, int slot)
 {
@@ -504,25 +335,7 @@ static void adam_body(void *ctx, long first, long last, int slot)
     }
 }
 
-void scnn_avx512_adam_with(scnn_avx2_pfor pf, size_t count, float *p, const float *g, float *m,
-                           float *v, float lr_t, float b1, float b2, float eps)
-{
-    adam_args a = {.count = count, .p = p, .m = m, .v = v, .g = g, .lr_t = lr_t, .b1 = b1,
-                   .b2 = b2, .eps = eps};
-    pf((long)((count + FLAT_BLOCK - 1) / FLAT_BLOCK), 8192 / FLAT_BLOCK + 1, adam_body, &a);
-}
-
 /* ---- dropout masks -------------------------------------------------------------------------- */
-
-typedef struct mask_args {
-    size_t count;
-    uint64_t key;
-    uint32_t threshold;
-    float keep;
-    float *mask;
-} mask_args;
-
-#define MASK_BLOCK 4096 /* elements per item; a multiple of 32 */
 
 /* mask[i] for i in [start, end): 32 elements (eight draws, whose 16-bit words are the
  * elements in order) per step, from the step that holds start */
@@ -552,21 +365,6 @@ static void dropout_mask_body(void *ctx, long first, long last, int slot)
     (void)slot;
     const mask_args *a = ctx;
     mask_range(a, (size_t)first * MASK_BLOCK, MIN((size_t)last * MASK_BLOCK, a->count));
-}
-
-static mask_args mask_make(size_t count, float p, uint64_t key, float *mask)
-{
-    return (mask_args){.count = count, .key = key,
-                       .threshold = (uint32_t)lrint((double)p * 65536.0),
-                       .keep = 1.0f / (1.0f - p), .mask = mask};
-}
-
-void scnn_avx512_dropout_mask_with(scnn_avx2_pfor pf, size_t count, float p, uint64_t key,
-                                   float *mask)
-{
-    mask_args a = mask_make(count, p, key, mask);
-    pf((long)((count + MASK_BLOCK - 1) / MASK_BLOCK), GRAIN_ELEMS / MASK_BLOCK, dropout_mask_body,
-       &a);
 }
 
 /* ---- fused max-pool + dropout (+ the ReLU backward below them) -------------------------------- */

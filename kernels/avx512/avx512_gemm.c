@@ -16,16 +16,9 @@
 #define NC SCNN_AVX512_NC
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
-typedef struct gemm_args {
-    bool ta, tb;
-    int m, n, kk;
-    float alpha, beta;
-    const float *a, *b;
-    int lda, ldb;
-    float *c;
-    int ldc;
-    int mc;
-} gemm_args;
+#define DRV_NAME(op) scnn_avx512_##op
+#define SCNN_DRIVERS_GEMM
+#include "kernels/isa_drivers.inc" /* gemm_args, gemm_items and the entry (the split) */
 
 /* acc[r][v] = sum over s < kcn of A(r, s) * bp[s][16v .. 16v+15], for rows r < M; A(r, s) is
  * a[s*as + r] when ta, else rows[r][s]. */
@@ -138,11 +131,6 @@ static void pack_b(const gemm_args *g, int l0, int kcn, int j0, int ncn, float *
     }
 }
 
-static long gemm_items(const gemm_args *g)
-{
-    return (long)((g->n + NC - 1) / NC) * ((g->m + g->mc - 1) / g->mc);
-}
-
 /* op(a) [m,kk] * op(b) [kk,n] -> c [m,n], the (column block, row block) items [first,last) */
 static void gemm_body(void *ctx, long first, long last, int slot)
 {
@@ -203,22 +191,4 @@ static void gemm_scale_body(void *ctx, long first, long last, int slot)
                                       ? _mm512_setzero_ps()
                                       : _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(k, cij)));
         }
-}
-
-void scnn_avx512_gemm_with(scnn_avx2_pfor pf, int mc_rows, bool ta, bool tb, int m, int n,
-                           int kk, float alpha, const float *a, int lda, const float *b, int ldb,
-                           float beta, float *c, int ldc)
-{
-    if (m <= 0 || n <= 0)
-        return;
-    gemm_args g = {.ta = ta, .tb = tb, .m = m, .n = n, .kk = kk, .alpha = alpha, .beta = beta,
-                   .a = a, .b = b, .lda = lda, .ldb = ldb, .c = c, .ldc = ldc};
-    if (kk <= 0) {
-        pf(m, 64, gemm_scale_body, &g);
-        return;
-    }
-    g.mc = mc_rows <= 0 || mc_rows >= m ? m : (mc_rows + MR - 1) / MR * MR;
-    /* a thread needs a few tiles' worth of work to be worth starting */
-    const long grain = (long)((double)1e6 / ((double)g.mc * (n < NC ? n : NC) * kk) + 1);
-    pf(gemm_items(&g), grain, gemm_body, &g);
 }
