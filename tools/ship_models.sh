@@ -6,26 +6,55 @@
 # PROVENANCE file (revision, backend, threads, host kind, command, times); then models/MANIFEST
 # regenerated (make models-manifest). PLACEHOLDER="why" labels the models as a placeholder;
 # COMMAND, TRAIN_START and TRAIN_END (optional) are recorded as given.
+# A run still going (no summary.json yet) ships the models it has finished, labelled partial in
+# PROVENANCE: a long run's unit of work is one finished model, committed the moment it is done.
 # Run from the repository root, after make.
 set -eu
 RUN=${1:?usage: tools/ship_models.sh RUN [DEST]}
 BIN=${SCNN_BIN:-build/scnn}
-[ -f "$RUN/summary.json" ] || { echo "ship_models: $RUN/summary.json: not a finished run" >&2; exit 1; }
-field() {   # field NAME: a string or number of summary.json's top level
-    sed -n "s/^  \"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p" "$RUN/summary.json" | head -n 1
+[ -f "$RUN/run.conf" ] || { echo "ship_models: $RUN/run.conf: not a run folder" >&2; exit 1; }
+conf() {    # conf NAME: a value of run.conf
+    sed -n "s/^$1=//p" "$RUN/run.conf" | head -n 1
 }
+finished=0
+for it in "$RUN"/iter-*; do
+    [ -f "$it/result.txt" ] && finished=$((finished + 1))
+done
+[ "$finished" -gt 0 ] || { echo "ship_models: $RUN: no finished model yet (no iter-*/result.txt)" >&2; exit 1; }
+partial=
+if [ -f "$RUN/summary.json" ]; then
+    field() {   # field NAME: a string or number of summary.json's top level
+        sed -n "s/^  \"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p" "$RUN/summary.json" | head -n 1
+    }
+else
+    partial="$finished of $(conf iterations) models finished; the run goes on and the next ship replaces this folder"
+    field() {   # the same facts for an unfinished run: run.conf, and the checkpoints' own record
+        # (the revision is the checkpoint header's "REV@sha256" string, docs/checkpoint-format.md;
+        # the thread count is recorded only in summary.json: THREADS says it, or it is unknown)
+        case $1 in
+        git_rev) for c in "$RUN"/iter-*/best.ckpt; do
+                     grep -a -o -m 1 '[0-9a-z-]*@[0-9a-f]\{64\}' "$c" | head -n 1 | cut -d @ -f 1
+                     break
+                 done ;;
+        threads) echo "${THREADS:-unrecorded until the run finishes}" ;;
+        *) conf "$1" ;;
+        esac
+    }
+fi
 dataset=$(field dataset)
 DEST=${2:-models/$dataset}
 rm -rf "$DEST.tmp"
 mkdir -p "$DEST.tmp"
 for it in "$RUN"/iter-*; do
+    [ -f "$it/result.txt" ] || continue   # still training
     k=$(basename "$it")
     mkdir -p "$DEST.tmp/$k"
     "$BIN" export "$it/best.ckpt" "$DEST.tmp/$k/best.ckpt"
     cp "$it/history.csv" "$it/result.txt" "$DEST.tmp/$k/"
     cp "$it/test_probs.f32" "$DEST.tmp/$k/"   # for the report only
 done
-cp "$RUN/summary.json" "$RUN/run.conf" "$DEST.tmp/"
+cp "$RUN/run.conf" "$DEST.tmp/"
+[ -z "$partial" ] && cp "$RUN/summary.json" "$DEST.tmp/"
 # The report names its run folder: write it where it will be.
 rm -rf "$DEST"
 mv "$DEST.tmp" "$DEST"
@@ -39,10 +68,13 @@ isa=$(grep -o -w -m 1 -E 'avx512f' /proc/cpuinfo | head -n 1)
     echo "# Where the models in this folder come from (tools/ship_models.sh)."
     if [ -n "${PLACEHOLDER:-}" ]; then
         echo "placeholder: yes - $PLACEHOLDER"
+    elif [ -n "$partial" ]; then
+        echo "placeholder: no"
+        echo "partial: yes - $partial"
     else
         echo "placeholder: no"
     fi
-    echo "revision: $(field git_rev) (the scnn that trained them; summary.json)"
+    echo "revision: $(field git_rev) (the scnn that trained them)"
     echo "backend: $(field backend)"
     echo "threads: $(field threads)"
     echo "host: $host, $cores cores${isa:+, AVX-512}"
