@@ -406,6 +406,19 @@ static int setup(void **state)
     return 0;
 }
 
+/* README.md's models section is what tools/readme_models.sh makes of models/ (no training figure
+ * in the README is typed by hand). */
+static void test_readme_matches_models(void **state)
+{
+    (void)state;
+    char script[PATH_MAX], *out;
+    assert_true(tu_repo_path("tools/readme_models.sh", script, sizeof script));
+    int rc = tu_run(&out, "cd '%s/..' && sh tools/readme_models.sh --check 2>&1", root);
+    if (rc != 0)
+        fail_msg("%s", out);
+    free(out);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "--write") == 0) {
@@ -424,6 +437,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_eval_uses_shipped_ensemble),
         cmocka_unit_test(test_no_models),
         cmocka_unit_test(test_export_and_resume),
+        cmocka_unit_test(test_readme_matches_models),
     };
     return cmocka_run_group_tests_name("models", tests, setup, NULL);
 }

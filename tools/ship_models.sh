@@ -84,3 +84,4 @@ isa=$(grep -o -w -m 1 -E 'avx512f' /proc/cpuinfo | head -n 1)
     echo "shipped: $(date -u +%Y-%m-%dT%H:%M:%SZ) by $("$BIN" --version)"
 } > "$DEST/PROVENANCE"
 make --no-print-directory models-manifest
+case $DEST in models/*) sh tools/readme_models.sh ;; esac   # README's generated models section
