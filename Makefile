@@ -1,14 +1,17 @@
 # SCNN: one build. `make` builds ./scnn; `make test` and `make bench` set up everything they need.
 # Options: SANITIZE=1 (ASan+UBSan, build-san/), OPENMP=0 (no OpenMP, no omp backend),
+#          MPI=0 (no Open MPI, build-nompi/; default: MPI where mpicc is found),
 #          CI=true (warnings are errors). `make fuzz` runs the libFuzzer targets (fuzz/).
 CC      ?= gcc
 CXX     ?= g++
 OPENMP  ?= 1
 SANITIZE ?= 0
+# Deferred (=, not :=): make deps may install mpicc after this Makefile was read.
+MPI     ?= $(if $(shell command -v mpicc 2>/dev/null),1,0)
 
 CFLAGS_COMMON := -std=c11 -O2 -g -Wall -Wextra -Wshadow -Wno-unused-parameter \
                  -D_GNU_SOURCE -Iinclude -I. -MMD -MP
-LDLIBS  := -lz -lpng -lm
+LDLIBS   = -lz -lpng -lm $(MPI_LIBS)
 ifeq ($(CI),true)
   CFLAGS_COMMON += -Werror
 endif
@@ -22,6 +25,13 @@ endif
 ifeq ($(OPENMP),0)
   BUILD := $(BUILD)-noomp
 endif
+# MPI=1: only core/dist.o sees <mpi.h> (mpicc's flags; it is compiled afresh by every make, as
+# version.o is, so a change of MPI needs no build folder of its own); every program links libmpi.
+ifeq ($(FUZZ),1)
+  MPI := 0
+endif
+MPI_CFLAGS = $(if $(filter 1,$(MPI)),-DSCNN_MPI $(shell mpicc --showme:compile))
+MPI_LIBS   = $(if $(filter 1,$(MPI)),$(shell mpicc --showme:link))
 # FUZZ=1: the libFuzzer build of `make fuzz` (fuzz/fuzz.mk): clang, ASan+UBSan, no OpenMP, and
 # FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION (the readers skip their CRC comparisons).
 ifeq ($(FUZZ),1)
@@ -76,6 +86,8 @@ $(BUILD)/kernels/omp/%.o $(BUILD)/pic/kernels/omp/%.o: ISA_FLAGS = $(SIMD_FLAGS)
 # omp512 runs the avx512 kernels; the item scheduler needs no ISA at all.
 $(BUILD)/kernels/omp/omp512%.o $(BUILD)/pic/kernels/omp/omp512%.o: ISA_FLAGS = $(AVX512_FLAGS) $(OMP_FLAGS)
 $(BUILD)/kernels/omp/omp_pfor.o $(BUILD)/pic/kernels/omp/omp_pfor.o: ISA_FLAGS = $(OMP_FLAGS)
+$(BUILD)/core/dist.o $(BUILD)/pic/core/dist.o: ISA_FLAGS = $(MPI_CFLAGS)
+$(BUILD)/core/dist.o $(BUILD)/pic/core/dist.o: FORCE
 GIT_REV := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 # VERSION is the one source of the version (scnn --version, libscnn.so's name, scnn.pc).
 VERSION   := $(shell cat VERSION)

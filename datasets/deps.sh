@@ -5,7 +5,7 @@
 # libclang-rt-14-dev: make fuzz): a warning.
 # Silent and quick (no apt-get update) when everything is already installed.
 need="gcc make libcmocka-dev zlib1g-dev libpng-dev"
-want="g++ dataset-fashion-mnist gnuplot-nox libopenblas-dev libdnnl-dev libbenchmark-dev hyperfine clang libclang-rt-14-dev help2man"
+want="g++ dataset-fashion-mnist gnuplot-nox libopenblas-dev libdnnl-dev libbenchmark-dev hyperfine clang libclang-rt-14-dev help2man openmpi-bin libopenmpi-dev"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "deps: dpkg-query not found (not Debian?): install the equivalents of: $need $want" >&2

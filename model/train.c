@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "core/dist.h"
 #include "model/run_folder.h"
 #include "model/model_internal.h"
 #include "scnn_png.h"
@@ -447,6 +448,19 @@ static scnn_status write_summary(const run *r, const scnn_run_result *res, int n
 
 /* ---- one iteration ----------------------------------------------------------------------------- */
 
+/* The prefix of iteration k's lines: "[k]", and under several ranks the rank that trains it
+ * ("[k, rank r]"). Each line goes out whole (stdout is line-buffered there: run_all), so the
+ * ranks' lines, which mpirun forwards, never interleave within a line. */
+static const char *tag(int k)
+{
+    static char buf[48];
+    if (scnn_dist_size() > 1)
+        snprintf(buf, sizeof buf, "[%d, rank %d]", k, scnn_dist_rank());
+    else
+        snprintf(buf, sizeof buf, "[%d]", k);
+    return buf;
+}
+
 static void progress_bar(int k, size_t done, size_t total, double elapsed, double loss, double acc)
 {
     int width = 30, filled = total ? (int)((double)width * done / total) : width;
@@ -455,7 +469,7 @@ static void progress_bar(int k, size_t done, size_t total, double elapsed, doubl
     for (int i = 0; i < width; i++)
         bar[i] = i < filled ? '=' : (i == filled ? '>' : '.');
     bar[width] = 0;
-    printf("\r[%d] %7zu/%zu [%s] ETA %4.0fs - loss: %.4f - acc: %.4f ", k, done, total, bar, eta,
+    printf("\r%s %7zu/%zu [%s] ETA %4.0fs - loss: %.4f - acc: %.4f ", tag(k), done, total, bar, eta,
            loss, acc);
     fflush(stdout);
 }
@@ -520,7 +534,7 @@ static scnn_status train_iteration(run *r, int k, const scnn_dataset *train,
         }
         if ((st = scnn_checkpoint_load_state(slot, m, NULL)) != SCNN_OK)
             goto out;
-        printf("[%d] resuming after epoch %d (best so far: epoch %d)\n", k, s.epoch, s.best_epoch);
+        printf("%s resuming after epoch %d (best so far: epoch %d)\n", tag(k), s.epoch, s.best_epoch);
     } else {
         memset(&s, 0, sizeof s);
         s.slot = 'b';
@@ -575,9 +589,9 @@ static scnn_status train_iteration(run *r, int k, const scnn_dataset *train,
                             NULL);
         if (o->progress)
             printf("\r%*s\r", 100, "");
-        printf("[%d] Epoch %d/%d - %zu images - %.1fs - %.0f img/s - loss: %.4f - acc: %.4f - "
+        printf("%s Epoch %d/%d - %zu images - %.1fs - %.0f img/s - loss: %.4f - acc: %.4f - "
                "val_loss: %.4f - val_acc: %.4f\n",
-               k, epoch, o->epochs, n_train, e->seconds, e->images_per_s, e->loss, e->acc,
+               tag(k), epoch, o->epochs, n_train, e->seconds, e->images_per_s, e->loss, e->acc,
                e->val_loss, e->val_acc);
         fflush(stdout);
 
@@ -635,8 +649,8 @@ static scnn_status train_iteration(run *r, int k, const scnn_dataset *train,
         goto out;
     scnn_model_evaluate(m, r->test.images, r->test.labels, r->n_test, &res->test_loss,
                         &res->test_acc, NULL, test_probs);
-    printf("[%d] kept epoch %d (val_loss %.4f, val_acc %.4f); test_loss: %.4f - test_acc: %.4f\n",
-           k, res->best_epoch, res->val_loss, res->val_acc, res->test_loss,
+    printf("%s kept epoch %d (val_loss %.4f, val_acc %.4f); test_loss: %.4f - test_acc: %.4f\n",
+           tag(k), res->best_epoch, res->val_loss, res->val_acc, res->test_loss,
            res->test_acc);
     if ((st = write_result(o->out_dir, k, res, test_probs, r->n_test)) != SCNN_OK)
         goto out;
@@ -694,16 +708,29 @@ static scnn_status run_all(run *r)
         (st = scnn_augment_dataset(&r->all_aug, &r->all, o->augment, o->seed)) != SCNN_OK)
         return st;
 
-    if ((st = scnn_mkdirs(o->out_dir)) != SCNN_OK || (st = scnn_run_conf_write(o->out_dir, o)) != SCNN_OK)
+    /* Under several ranks: line-buffered, so that every line leaves whole; run.conf is rank 0's
+     * (the others wait for it, so that none writes into a folder that is not yet a run). */
+    if (scnn_dist_size() > 1) {
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        o->progress = false;   /* mpirun hands ranks a terminal: no bar drawn over another's */
+    }
+    if ((st = scnn_mkdirs(o->out_dir)) != SCNN_OK ||
+        (scnn_dist_rank() == 0 && (st = scnn_run_conf_write(o->out_dir, o)) != SCNN_OK))
         return st;
+    scnn_dist_barrier();
 
-    printf("backend %s, %d thread%s (%s); %s, protocol %s, %d iteration%s of %d epochs, "
-           "batch %d, augment x%d, seed %llu; writing %s\n",
-           r->backend_name, r->threads, r->threads == 1 ? "" : "s", scnn_backend_choice(),
-           o->dataset, o->protocol,
-           o->iterations, o->iterations == 1 ? "" : "s", o->epochs, o->batch, o->augment,
-           (unsigned long long)o->seed, o->out_dir);
-    fflush(stdout);
+    if (scnn_dist_rank() == 0) {
+        printf("backend %s, %d thread%s (%s); %s, protocol %s, %d iteration%s of %d epochs, "
+               "batch %d, augment x%d, seed %llu; writing %s\n",
+               r->backend_name, r->threads, r->threads == 1 ? "" : "s", scnn_backend_choice(),
+               o->dataset, o->protocol,
+               o->iterations, o->iterations == 1 ? "" : "s", o->epochs, o->batch, o->augment,
+               (unsigned long long)o->seed, o->out_dir);
+        if (scnn_dist_size() > 1)
+            printf("%d ranks: rank r trains iterations r, r + %d, ...; rank 0 writes the summary\n",
+                   scnn_dist_size(), scnn_dist_size());
+        fflush(stdout);
+    }
 
     scnn_run_result *res = calloc((size_t)o->iterations, sizeof *res);
     float *probs = malloc((size_t)o->iterations * r->n_test * SCNN_CLASSES * sizeof(float) + 1);
@@ -712,8 +739,15 @@ static scnn_status run_all(run *r)
         free(probs);
         return scnn_fail(SCNN_ERR_NOMEM, "out of memory");
     }
+    /* Iterations over ranks: rank r trains iterations r, r + R, ... into their own iter-k
+     * folders, exactly as one process would (each iteration's numbers depend only on the seed,
+     * the options and the backend); then rank 0 reads the others' results as a resumed run reads
+     * finished iterations, and writes the ensemble and the summary. */
+    const int rank = scnn_dist_rank(), ranks = scnn_dist_size();
     size_t n_train = 0, n_val = 0;
     for (int k = 0; k < o->iterations && st == SCNN_OK; k++) {
+        if (k % ranks != rank)
+            continue;
         float *pk = probs + (size_t)k * r->n_test * SCNN_CLASSES;
         scnn_dataset train = {0}, val = {0};
         if ((st = iteration_data(r, k, &train, &val)) != SCNN_OK)
@@ -724,12 +758,12 @@ static scnn_status run_all(run *r)
         if (done < 0) {
             st = SCNN_ERR_FORMAT;
         } else if (done) {
-            printf("[%d] already done: kept epoch %d, test_acc %.4f\n", k, res[k].best_epoch,
+            printf("%s already done: kept epoch %d, test_acc %.4f\n", tag(k), res[k].best_epoch,
                    res[k].test_acc);
         } else {
-            printf("[%d] seed %llu: %zu training images (%zu originals x%d), %zu validation, "
+            printf("%s seed %llu: %zu training images (%zu originals x%d), %zu validation, "
                    "%zu test\n",
-                   k, (unsigned long long)(o->seed + (uint64_t)k), train.n,
+                   tag(k), (unsigned long long)(o->seed + (uint64_t)k), train.n,
                    strcmp(o->protocol, "clean") == 0 ? train.n / (size_t)(1 + o->augment)
                                                      : train.n,
                    strcmp(o->protocol, "clean") == 0 ? 1 + o->augment : 1, val.n, r->n_test);
@@ -738,6 +772,31 @@ static scnn_status run_all(run *r)
         }
         scnn_dataset_free(&train);
         scnn_dataset_free(&val);
+    }
+    if (ranks > 1) {
+        if (st != SCNN_OK)   /* the caller ends the job (scnn_dist_finish): no rank waits */
+            goto out;
+        scnn_dist_barrier();
+        if (rank != 0)
+            goto out;
+        for (int k = 0; k < o->iterations && st == SCNN_OK; k++) {
+            if (k % ranks == rank)
+                continue;
+            float *pk = probs + (size_t)k * r->n_test * SCNN_CLASSES;
+            if (read_result(o->out_dir, k, &res[k], pk, r->n_test, o->epochs) != 1)
+                st = scnn_fail(SCNN_ERR_FORMAT, "rank 0: iteration %d of %s has no result after "
+                                                "every rank finished (%s)",
+                               k, o->out_dir, scnn_last_error());
+        }
+        if (st == SCNN_OK && n_train == 0) {   /* rank 0 trained none: the sizes of iteration 0 */
+            scnn_dataset train = {0}, val = {0};
+            if ((st = iteration_data(r, 0, &train, &val)) == SCNN_OK) {
+                n_train = train.n;
+                n_val = val.n;
+            }
+            scnn_dataset_free(&train);
+            scnn_dataset_free(&val);
+        }
     }
     if (st == SCNN_OK) {
         /* The ensemble: the mean of the models' probabilities. */
@@ -760,6 +819,7 @@ static scnn_status run_all(run *r)
                            r->n_test ? loss / r->n_test : 0,
                            r->n_test ? (double)correct / r->n_test : 0);
     }
+out:
     free(res);
     free(probs);
     return st;

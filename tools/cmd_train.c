@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "core/dist.h"
 #include "tools/cli.h"
 
 static void train_help(void)
@@ -48,11 +49,26 @@ static void train_help(void)
 /* The report is a by-product of training: a failure there does not fail the training. */
 static void report_after_training(const char *dir)
 {
+    if (scnn_dist_rank() != 0)   /* one report per run: rank 0's */
+        return;
     if (scnn_report(dir, NULL, NULL) != SCNN_OK)
         fprintf(stderr, "warning: no report: %s\n", scnn_last_error());
 }
 
+static int train(int argc, char **argv);
+
+/* Under mpirun or srun every rank runs this; a failing rank ends the whole job
+ * (scnn_dist_finish), so that no other waits for it. */
 int cmd_train(int argc, char **argv)
+{
+    if (scnn_dist_init(&argc, &argv) != SCNN_OK) {
+        fprintf(stderr, "%s train: error: %s\n", prog, scnn_last_error());
+        return EXIT_USAGE;
+    }
+    return scnn_dist_finish(train(argc, argv));
+}
+
+static int train(int argc, char **argv)
 {
     scnn_train_opts o;
     scnn_train_opts_default(&o);
@@ -180,6 +196,7 @@ int cmd_train(int argc, char **argv)
         char stamp[32];
         time_t t = time(NULL);
         strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&t));
+        scnn_dist_bcast(stamp, sizeof stamp);   /* one folder for every rank: rank 0's clock */
         snprintf(outbuf, sizeof outbuf, "runs/%s-%s", o.dataset, stamp);
         o.out_dir = outbuf;
     }

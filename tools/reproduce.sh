@@ -2,7 +2,9 @@
 # make reproduce: the seed's whole experiment, resumable. Fashion-MNIST under the clean and the
 # seed protocols (5 models x 80 epochs each) and MNIST under both (1 model x 80 epochs each), all with 2x
 # augmentation. Re-running it continues where a killed run stopped (scnn train --resume).
-# EPOCHS=N shortens every run (for a trial); OUT=DIR changes the folder (runs/reproduce).
+# EPOCHS=N shortens every run (for a trial); OUT=DIR changes the folder (runs/reproduce);
+# RANKS=N trains N models at once, one per Open MPI rank (mpirun -np N, OMP_NUM_THREADS=1 each
+# unless set: docs/distributed.md); the results are those of one process.
 set -e
 BIN=${SCNN_BIN:-./scnn}
 OUT=${OUT:-runs/reproduce}
@@ -25,14 +27,20 @@ awk -v ips="$ips" -v e="$EPOCHS" 'BEGIN {
     printf "this machine trains %.0f images/s: expect about %.1f h for Fashion-MNIST clean, %.1f h for seed, %.1f h for MNIST (%.1f h in all)\n",
         ips, clean / 3600, seed / 3600, mnist / 3600, (clean + seed + mnist) / 3600 }'
 
+TRAIN="$BIN"
+if [ "${RANKS:-1}" -gt 1 ]; then
+    export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+    TRAIN="mpirun -np $RANKS --bind-to none -x OMP_NUM_THREADS $BIN"
+    [ "$(id -u)" = 0 ] && TRAIN="mpirun --allow-run-as-root -np $RANKS --bind-to none -x OMP_NUM_THREADS $BIN"
+fi
 run() {   # run NAME ARGS...: train into $OUT/NAME, or resume it
     name=$1; shift
     if [ -f "$OUT/$name/run.conf" ]; then
         echo "== $name: resuming"
-        "$BIN" train --resume "$OUT/$name"
+        $TRAIN train --resume "$OUT/$name"
     else
         echo "== $name"
-        "$BIN" train --epochs "$EPOCHS" --out "$OUT/$name" "$@"
+        $TRAIN train --epochs "$EPOCHS" --out "$OUT/$name" "$@"
     fi
 }
 run fashion-clean --dataset fashion_mnist --protocol clean --iterations 5

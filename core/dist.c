@@ -1,0 +1,110 @@
+/* The processes of one job: see dist.h. Without SCNN_MPI (make MPI=0) every call is the one
+ * process's answer. */
+#include "core/dist.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+
+#ifdef SCNN_MPI
+#include <mpi.h>
+#endif
+
+static int g_rank, g_size = 1;
+static bool g_mpi;   /* MPI_Init was called */
+
+#ifndef SCNN_MPI
+/* The rank count the launcher's environment gives (Open MPI's mpirun, PMI, then PMIx under
+ * Slurm's srun); a PMIx rank above 0 means several even where no size is set. */
+static int launched_size(void)
+{
+    const char *v;
+    if ((v = getenv("OMPI_COMM_WORLD_SIZE")) && atoi(v) > 1)
+        return atoi(v);
+    if ((v = getenv("PMI_SIZE")) && atoi(v) > 1)
+        return atoi(v);
+    if (getenv("PMIX_RANK") && (v = getenv("SLURM_NTASKS")) && atoi(v) > 1)
+        return atoi(v);
+    if ((v = getenv("PMIX_RANK")) && atoi(v) > 0)
+        return atoi(v) + 1;
+    return 1;
+}
+#endif
+
+static bool launched(void)
+{
+    return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_RANK");
+}
+
+bool scnn_dist_built(void)
+{
+#ifdef SCNN_MPI
+    return true;
+#else
+    return false;
+#endif
+}
+
+scnn_status scnn_dist_init(int *argc, char ***argv)
+{
+    if (g_mpi)
+        return SCNN_OK;
+#ifdef SCNN_MPI
+    if (launched()) {
+        int ok = 0;
+        MPI_Initialized(&ok);
+        if (!ok && MPI_Init(argc, argv) != MPI_SUCCESS)
+            return scnn_fail(SCNN_ERR_IO, "MPI_Init failed");
+        g_mpi = true;
+        MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
+        MPI_Comm_size(MPI_COMM_WORLD, &g_size);
+    }
+    return SCNN_OK;
+#else
+    (void)argc;
+    (void)argv;
+    const int n = launched() ? launched_size() : 1;
+    if (n > 1)
+        return scnn_fail(SCNN_ERR_ARG,
+                         "started as one of %d ranks (mpirun or srun), but this scnn was built "
+                         "without MPI (make MPI=0): rebuild with MPI, or run one process",
+                         n);
+    return SCNN_OK;
+#endif
+}
+
+int scnn_dist_rank(void) { return g_rank; }
+int scnn_dist_size(void) { return g_size; }
+
+void scnn_dist_barrier(void)
+{
+#ifdef SCNN_MPI
+    if (g_mpi && g_size > 1)
+        MPI_Barrier(MPI_COMM_WORLD);
+#endif
+}
+
+void scnn_dist_bcast(void *p, size_t len)
+{
+#ifdef SCNN_MPI
+    if (g_mpi && g_size > 1)
+        MPI_Bcast(p, (int)len, MPI_BYTE, 0, MPI_COMM_WORLD);
+#else
+    (void)p;
+    (void)len;
+#endif
+}
+
+int scnn_dist_finish(int exit_code)
+{
+#ifdef SCNN_MPI
+    if (g_mpi) {
+        if (exit_code != 0 && g_size > 1)
+            MPI_Abort(MPI_COMM_WORLD, exit_code);
+        MPI_Finalize();
+        g_mpi = false;
+    }
+#endif
+    return exit_code;
+}

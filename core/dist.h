@@ -1,0 +1,32 @@
+/* The processes of one job (core/dist.c): Open MPI when the build has it (make MPI=1, the
+ * default where mpicc is found) and mpirun or srun started this process; otherwise one process.
+ *
+ * Only a process that its environment says was started as a rank calls MPI_Init: a plain
+ * `scnn train` never touches MPI. A build without MPI that finds itself one of several ranks
+ * refuses to run (scnn_dist_init: SCNN_ERR_ARG), so that several copies never write one run
+ * folder. */
+#ifndef SCNN_CORE_DIST_H
+#define SCNN_CORE_DIST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "scnn.h"
+
+/* Whether this build has MPI. */
+bool scnn_dist_built(void);
+/* Joins the job (MPI_Init where launched as a rank). Idempotent. SCNN_ERR_ARG (message set)
+ * when a build without MPI is one of several ranks. */
+scnn_status scnn_dist_init(int *argc, char ***argv);
+/* This process's rank and the number of ranks (0 and 1 outside a job). */
+int scnn_dist_rank(void);
+int scnn_dist_size(void);
+/* Waits for every rank. */
+void scnn_dist_barrier(void);
+/* Rank 0's len bytes at p, on every rank. */
+void scnn_dist_bcast(void *p, size_t len);
+/* Leaves the job. exit_code != 0 with several ranks aborts the whole job (MPI_Abort), so that
+ * no rank waits forever for one that failed; returns exit_code otherwise. */
+int scnn_dist_finish(int exit_code);
+
+#endif

@@ -1,0 +1,192 @@
+/* scnn train under mpirun (core/dist.c, model/train.c), on loopback: iterations over 2 and 3
+ * ranks write the run folder of one process (checkpoints, test probabilities and figures; only
+ * the seconds differ); a rank killed mid-epoch ends the job in bounded time, and --resume under
+ * another rank count, or the same, finishes it with the uninterrupted result. A build without
+ * MPI (make MPI=0) refuses to run as one of several ranks, and skips the rest with a reason.
+ *
+ * The recipe that keeps this quiet on 2 cores: --oversubscribe --bind-to none, shared memory
+ * (btl self,vader), one OpenMP thread per rank that sleeps when idle, everything under timeout. */
+#include "testutil.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/dist.h"
+
+/* One thread per rank, the same backend on every side (its numbers do not depend on threads). */
+#define ENV "OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive SCNN_BACKEND=avx2 "
+#define MPIRUN "timeout 120 mpirun --allow-run-as-root --oversubscribe --bind-to none " \
+               "--mca btl self,vader -x OMP_NUM_THREADS -x OMP_WAIT_POLICY -x SCNN_BACKEND " \
+               "-x LSAN_OPTIONS "
+#define SMALL "--epochs 2 --limit 1000 --test-limit 200 --augment 0 --no-report"
+#define LONGER "--iterations 2 --epochs 3 --limit 1500 --test-limit 200 --augment 0 --no-report"
+
+static char *tmp;
+static char lsan[1200];
+static const char *scnn;  /* the program, absolute, for the same reason */
+static const char *data;  /* the Fashion-MNIST folder, absolute: the killed run starts in tmp */   /* LSAN_OPTIONS: Open MPI's own allocations are not ours to free */
+
+static bool have_mpirun(void)
+{
+    char *out;
+    int rc = tu_run(&out, "command -v mpirun");
+    free(out);
+    return rc == 0;
+}
+
+static int train(const char *args, const char *dir)
+{
+    char *out;
+    int rc = tu_run(&out, "%s LSAN_OPTIONS='%s' %s train %s --data %s --out %s/%s 2>&1", ENV,
+                    lsan, scnn, args, data, tmp, dir);
+    if (rc != 0)
+        printf("%s\n", out);
+    free(out);
+    return rc;
+}
+
+static int train_ranks(int np, const char *args, const char *dir)
+{
+    char *out;
+    int rc = tu_run(&out,
+                    "%s LSAN_OPTIONS='%s' " MPIRUN "-np %d %s train %s --data %s --out %s/%s 2>&1",
+                    ENV, lsan, np, scnn, args, data, tmp, dir);
+    if (rc != 0)
+        printf("%s\n", out);
+    free(out);
+    return rc;
+}
+
+/* Run folders a and b (under tmp) agree on everything but the seconds: every checkpoint and
+ * test_probs.f32 byte for byte, the histories without their seconds and images/s columns,
+ * result.txt and summary.json without their seconds. */
+static void assert_same_run(const char *a, const char *b, int iterations)
+{
+    char *out;
+    int rc = tu_run(
+        &out,
+        "cd %s && same() { cmp .a .b >/dev/null || { echo \"$1\"; exit 1; }; }; "
+        "for k in $(seq 0 %d); do "
+        "  for f in best.ckpt test_probs.f32; do cmp %s/iter-$k/$f %s/iter-$k/$f || exit 1; done; "
+        "  cut -d, -f1-5 %s/iter-$k/history.csv > .a; cut -d, -f1-5 %s/iter-$k/history.csv > .b; "
+        "  same \"history of iteration $k\"; "
+        "  grep -v ^seconds %s/iter-$k/result.txt > .a; grep -v ^seconds %s/iter-$k/result.txt > .b; "
+        "  same \"result.txt of iteration $k\"; "
+        "done; "
+        "sed 's/, \"seconds[a-z_]*\": [0-9.e+-]*//g' %s/summary.json > .a; "
+        "sed 's/, \"seconds[a-z_]*\": [0-9.e+-]*//g' %s/summary.json > .b; same summary.json",
+        tmp, iterations - 1, a, b, a, b, a, b, a, b);
+    if (rc != 0)
+        fail_msg("run folders %s and %s differ: %s", a, b, out);
+    free(out);
+}
+
+static void test_iterations_over_ranks(void **state)
+{
+    (void)state;
+    assert_int_equal(train("--iterations 3 " SMALL, "one"), 0);
+    assert_int_equal(train_ranks(2, "--iterations 3 " SMALL, "two"), 0);
+    assert_same_run("one", "two", 3);
+    assert_int_equal(train_ranks(3, "--iterations 3 " SMALL, "three"), 0);
+    assert_same_run("one", "three", 3);
+}
+
+/* Kills rank 1 of a 2-rank run once it has finished an epoch of its iteration; the job must
+ * end, non-zero, well within the timeout; --resume with 1 process and with 2 ranks then gives
+ * the uninterrupted run. */
+static void test_kill_and_resume(void **state)
+{
+    (void)state;
+    assert_int_equal(train(LONGER, "whole"), 0);
+    char *out;
+    int rc = tu_run(
+        &out,
+        "cd %s; (%s LSAN_OPTIONS='%s' " MPIRUN "-np 2 %s train " LONGER " --data %s --out killed "
+        ">killed.log 2>&1; echo $? > killed.rc) & "
+        "for i in $(seq 1200); do [ -f %s/killed/iter-1/state.txt ] && break; sleep 0.1; done; "
+        "t0=$(date +%%s); "
+        "for p in $(pgrep -f -- '--out killed'); do "
+        "  tr '\\0' '\\n' < /proc/$p/environ 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 "
+        "    && kill -9 $p; done; "
+        "wait; cat killed.log; echo \"rc $(cat killed.rc) after $(( $(date +%%s) - t0 )) s\"",
+        tmp, ENV, lsan, scnn, data, tmp);
+    assert_int_equal(rc, 0);
+    int job_rc = -1, secs = -1;
+    assert_int_equal(sscanf(strstr(out, "rc ") ? strstr(out, "rc ") : "", "rc %d after %d s",
+                            &job_rc, &secs),
+                     2);
+    printf("killed rank 1: the job ended with exit %d, %d s after the kill\n", job_rc, secs);
+    if (getenv("TEST_MPI_DEBUG"))
+        printf("%s\n", out);
+    assert_int_not_equal(job_rc, 0);
+    assert_true(secs <= 60);
+    free(out);
+
+    assert_int_equal(tu_run(&out, "cp -r %s/killed %s/killed2", tmp, tmp), 0);
+    free(out);
+    rc = tu_run(&out, "%s LSAN_OPTIONS='%s' %s train --resume %s/killed 2>&1", ENV, lsan,
+                scnn, tmp);
+    if (rc != 0)
+        fail_msg("resume with 1 process: %s", out);
+    free(out);
+    assert_same_run("whole", "killed", 2);
+    rc = tu_run(&out, "%s LSAN_OPTIONS='%s' " MPIRUN "-np 2 %s train --resume %s/killed2 2>&1",
+                ENV, lsan, scnn, tmp);
+    if (rc != 0)
+        fail_msg("resume with 2 ranks: %s", out);
+    free(out);
+    assert_same_run("whole", "killed2", 2);
+}
+
+/* make MPI=0: several ranks by the environment's word is one line and exit 2, one is fine. */
+static void test_without_mpi_refuses_ranks(void **state)
+{
+    (void)state;
+    char *out;
+    int rc = tu_run(&out, "OMPI_COMM_WORLD_SIZE=2 OMPI_COMM_WORLD_RANK=0 %s train " SMALL
+                          " --out %s/refused 2>&1", scnn, tmp);
+    assert_int_equal(rc, 2);
+    assert_int_equal(tu_count_lines(out), 1);
+    assert_non_null(strstr(out, "built without MPI"));
+    free(out);
+    char refused[PATH_MAX];
+    snprintf(refused, sizeof refused, "%s/refused", tmp);
+    assert_int_not_equal(access(refused, F_OK), 0);   /* nothing written */
+    rc = tu_run(&out, "PMIX_RANK=1 %s train " SMALL " --out %s/refused 2>&1", scnn, tmp);
+    assert_int_equal(rc, 2);
+    free(out);
+}
+
+int main(void)
+{
+    char supp[1024];
+    if (!tu_repo_path("tests/lsan-mpi.supp", supp, sizeof supp))
+        return 1;
+    snprintf(lsan, sizeof lsan, "suppressions=%s:print_suppressions=0", supp);
+    tmp = tu_mkdtemp();
+    static char abs_data[PATH_MAX], abs_scnn[PATH_MAX];
+    data = realpath(tu_data_dir("fashion_mnist"), abs_data) ? abs_data : tu_data_dir("fashion_mnist");
+    scnn = realpath(tu_scnn(), abs_scnn) ? abs_scnn : tu_scnn();
+    int rc;
+    if (!scnn_dist_built()) {
+        printf("skipped: the mpirun tests (this scnn is built without MPI: make MPI=0, or no "
+               "mpicc); testing the refusal instead\n");
+        const struct CMUnitTest tests[] = {cmocka_unit_test(test_without_mpi_refuses_ranks)};
+        rc = cmocka_run_group_tests(tests, NULL, NULL);
+    } else if (!have_mpirun()) {
+        printf("skipped: built with MPI, but no mpirun on PATH (apt-get install openmpi-bin)\n");
+        rc = 0;
+    } else {
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_iterations_over_ranks),
+            cmocka_unit_test(test_kill_and_resume),
+        };
+        rc = cmocka_run_group_tests(tests, NULL, NULL);
+    }
+    tu_rmrf(tmp);
+    free(tmp);
+    return rc;
+}
