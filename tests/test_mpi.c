@@ -16,11 +16,17 @@
 
 #include "core/dist.h"
 
-/* One thread per rank, the same backend on every side (its numbers do not depend on threads). */
-#define ENV "OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive SCNN_BACKEND=avx2 "
+/* One thread per rank, the same backend on every side (its numbers do not depend on threads).
+ * Under the sanitizers (make test SANITIZE=1) LeakSanitizer checks every rank, with Open MPI's
+ * own allocations suppressed (tests/lsan-mpi.supp); that needs Open MPI and PMIx to keep their
+ * plugins loaded (disable_dlclose) and the slow unwinder, or the allocations show as "unknown
+ * module" and no suppression can name them. */
+#define ENV "OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive SCNN_BACKEND=avx2 " \
+            "OMPI_MCA_mca_base_component_disable_dlclose=1 " \
+            "PMIX_MCA_mca_base_component_disable_dlclose=1 ASAN_OPTIONS=fast_unwind_on_malloc=0 "
 #define MPIRUN "timeout 120 mpirun --allow-run-as-root --oversubscribe --bind-to none " \
                "--mca btl self,vader -x OMP_NUM_THREADS -x OMP_WAIT_POLICY -x SCNN_BACKEND " \
-               "-x LSAN_OPTIONS "
+               "-x LSAN_OPTIONS -x ASAN_OPTIONS -x PMIX_MCA_mca_base_component_disable_dlclose "
 #define SMALL "--epochs 2 --limit 1000 --test-limit 200 --augment 0 --no-report"
 #define LONGER "--iterations 2 --epochs 3 --limit 1500 --test-limit 200 --augment 0 --no-report"
 
