@@ -147,6 +147,26 @@ static void test_kill_and_resume(void **state)
     assert_same_run("whole", "killed2", 2);
 }
 
+/* A usage error and --help are rank 0's to print: one line (mpirun --quiet drops Open MPI's own
+ * abort banner) and exit 2 for the job, not one copy per rank. */
+static void test_usage_error_once(void **state)
+{
+    (void)state;
+    char *out;
+    int rc = tu_run(&out, "%s LSAN_OPTIONS='%s' " MPIRUN "--quiet -np 2 %s train --epochs 3x "
+                    "--out %s/usage 2>&1", ENV, lsan, scnn, tmp);
+    assert_int_equal(rc, 2);
+    if (tu_count_lines(out) != 1)
+        fail_msg("expected one line, got: %s", out);
+    assert_non_null(strstr(out, "--epochs"));
+    free(out);
+    rc = tu_run(&out, "%s LSAN_OPTIONS='%s' " MPIRUN "--quiet -np 2 %s train --help 2>&1 | "
+                "grep -c -- --resume", ENV, lsan, scnn);
+    assert_int_equal(rc, 0);
+    assert_int_equal(atoi(out), 1);
+    free(out);
+}
+
 /* make MPI=0: several ranks by the environment's word is one line and exit 2, one is fine. */
 static void test_without_mpi_refuses_ranks(void **state)
 {
@@ -187,6 +207,7 @@ int main(void)
         rc = 0;
     } else {
         const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_usage_error_once),
             cmocka_unit_test(test_iterations_over_ranks),
             cmocka_unit_test(test_kill_and_resume),
         };

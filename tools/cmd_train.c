@@ -1,5 +1,6 @@
 /* scnn train: the training protocol (model/train.c), then the report (report/). */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,43 @@ static void report_after_training(const char *dir)
 
 static int train(int argc, char **argv);
 
+/* Every rank parses the same command line: its --help text and usage errors are rank 0's to
+ * print, once (under mpirun --quiet a bad option is then one line, not one per rank). The other
+ * ranks' stdout and stderr point at /dev/null until the options are parsed (options_parsed). */
+static int g_saved_out = -1, g_saved_err = -1;
+
+static void hush_until_parsed(void)
+{
+    if (scnn_dist_rank() == 0)
+        return;
+    const int null = open("/dev/null", O_WRONLY);
+    if (null < 0)
+        return;
+    fflush(stdout);
+    fflush(stderr);
+    g_saved_out = dup(STDOUT_FILENO);
+    g_saved_err = dup(STDERR_FILENO);
+    dup2(null, STDOUT_FILENO);
+    dup2(null, STDERR_FILENO);
+    close(null);
+}
+
+static void options_parsed(void)
+{
+    fflush(stdout);
+    fflush(stderr);
+    if (g_saved_out >= 0) {
+        dup2(g_saved_out, STDOUT_FILENO);
+        close(g_saved_out);
+        g_saved_out = -1;
+    }
+    if (g_saved_err >= 0) {
+        dup2(g_saved_err, STDERR_FILENO);
+        close(g_saved_err);
+        g_saved_err = -1;
+    }
+}
+
 /* Under mpirun or srun every rank runs this; a failing rank ends the whole job
  * (scnn_dist_finish), so that no other waits for it. */
 int cmd_train(int argc, char **argv)
@@ -65,7 +103,10 @@ int cmd_train(int argc, char **argv)
         fprintf(stderr, "%s train: error: %s\n", prog, scnn_last_error());
         return EXIT_USAGE;
     }
-    return scnn_dist_finish(train(argc, argv));
+    hush_until_parsed();
+    const int rc = train(argc, argv);
+    options_parsed();   /* a usage error or --help returns before train() restores them */
+    return scnn_dist_finish(rc);
 }
 
 static int train(int argc, char **argv)
@@ -182,6 +223,8 @@ static int train(int argc, char **argv)
             return usage_error("train", "--limit: %s (raise --limit or change --val-split)", why);
         }
     }
+    /* The backend is each rank's own (its host's CPU): a rank that cannot run it says so. */
+    options_parsed();
     if (!(o.backend = pick_backend("train")))
         return EXIT_USAGE;
     if (resume) {
