@@ -27,14 +27,21 @@ awk -v ips="$ips" -v e="$EPOCHS" 'BEGIN {
     printf "this machine trains %.0f images/s: expect about %.1f h for Fashion-MNIST clean, %.1f h for seed, %.1f h for MNIST (%.1f h in all)\n",
         ips, clean / 3600, seed / 3600, mnist / 3600, (clean + seed + mnist) / 3600 }'
 
-TRAIN="$BIN"
+# A run of one model (MNIST) stays one process with every thread: under mpirun its other ranks
+# would only wait, and its one rank would train on OMP_NUM_THREADS=1.
+RANKS_TRAIN="$BIN"
 if [ "${RANKS:-1}" -gt 1 ]; then
-    export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
-    TRAIN="mpirun -np $RANKS --bind-to none -x OMP_NUM_THREADS $BIN"
-    [ "$(id -u)" = 0 ] && TRAIN="mpirun --allow-run-as-root -np $RANKS --bind-to none -x OMP_NUM_THREADS $BIN"
+    root=; [ "$(id -u)" = 0 ] && root=--allow-run-as-root
+    RANKS_TRAIN="env OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} mpirun $root -np $RANKS --bind-to none -x OMP_NUM_THREADS $BIN"
 fi
 run() {   # run NAME ARGS...: train into $OUT/NAME, or resume it
     name=$1; shift
+    if [ -f "$OUT/$name/run.conf" ]; then
+        iters=$(sed -n 's/^iterations=//p' "$OUT/$name/run.conf")
+    else
+        iters=$(echo "$@" | sed -n 's/.*--iterations \([0-9]*\).*/\1/p')
+    fi
+    TRAIN="$BIN"; [ "${iters:-1}" -gt 1 ] && TRAIN="$RANKS_TRAIN"
     if [ -f "$OUT/$name/run.conf" ]; then
         echo "== $name: resuming"
         $TRAIN train --resume "$OUT/$name"
