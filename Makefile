@@ -1,6 +1,7 @@
 # SCNN: one build. `make` builds ./scnn; `make test` and `make bench` set up everything they need.
 # Options: SANITIZE=1 (ASan+UBSan, build-san/), OPENMP=0 (no OpenMP, no omp backend),
-#          MPI=0 (no Open MPI, build-nompi/; default: MPI where mpicc is found),
+#          MPI=0 (no Open MPI; default: MPI where mpicc is found; core/dist.o is rebuilt by
+#          every make, so the two share a build folder),
 #          CI=true (warnings are errors). `make fuzz` runs the libFuzzer targets (fuzz/).
 CC      ?= gcc
 CXX     ?= g++
