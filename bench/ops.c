@@ -1322,12 +1322,14 @@ static void context_header(bench *B, char *ctx, size_t len, const char *skipped,
 }
 
 /* Writes buf (len bytes) to path atomically and frees it; false (message printed) on failure. */
-static bool write_and_free(const char *path, char *buf, size_t len)
+/* Writes the text of b to path atomically and frees it (false, with a message, on failure). */
+static bool write_and_free(const char *path, scnn_strbuf *b)
 {
-    scnn_status st = scnn_write_atomic(path, buf, len);
-    free(buf);
+    scnn_status st = b->oom ? SCNN_ERR_NOMEM : scnn_write_atomic(path, b->p, b->len);
+    scnn_strbuf_free(b);
     if (st != SCNN_OK) {
-        fprintf(stderr, "scnn_bench_ops: %s\n", scnn_last_error());
+        fprintf(stderr, "scnn_bench_ops: %s\n",
+                st == SCNN_ERR_NOMEM ? "out of memory" : scnn_last_error());
         return false;
     }
     return true;
@@ -1335,49 +1337,40 @@ static bool write_and_free(const char *path, char *buf, size_t len)
 
 static bool write_csv(bench *B, const char *ctx)
 {
-    size_t cap = strlen(ctx) + 512 + (size_t)B->nrows * 512, len = 0;
-    char *buf = malloc(cap);
-    if (!buf)
-        return false;
-    len += (size_t)snprintf(buf + len, cap - len, "%s", ctx);
-    len += (size_t)snprintf(buf + len, cap - len,
-                            "backend,op,direction,shape,threads,batch,reps,median_ms,min_ms,"
-                            "stddev_ms,gflops,gbps,pct_of_peak,peak_gflops,max_abs_err,"
-                            "max_rel_err,ok,impl\n");
+    scnn_strbuf b = {0};
+    scnn_strbuf_printf(&b, "%s", ctx);
+    scnn_strbuf_printf(&b, "backend,op,direction,shape,threads,batch,reps,median_ms,min_ms,"
+                           "stddev_ms,gflops,gbps,pct_of_peak,peak_gflops,max_abs_err,"
+                           "max_rel_err,ok,impl\n");
     for (int i = 0; i < B->nrows; i++) {
         const row *w = &B->rows[i];
-        len += (size_t)snprintf(buf + len, cap - len,
-                                "%s,%s,%s,%s,%d,%d,%d,%.6f,%.6f,%.6f,%.4f,%.4f,%.3f,%.2f,%.6g,"
-                                "%.6g,%d,%s\n",
-                                w->backend, w->op, w->dir, w->shape, w->threads, w->batch, w->reps,
-                                w->median_ms, w->min_ms, w->stddev_ms, w->gflops, w->gbps, w->pct,
-                                w->peak, w->max_abs, w->max_rel, w->ok ? 1 : 0, w->impl);
+        scnn_strbuf_printf(&b,
+                           "%s,%s,%s,%s,%d,%d,%d,%.6f,%.6f,%.6f,%.4f,%.4f,%.3f,%.2f,%.6g,"
+                           "%.6g,%d,%s\n",
+                           w->backend, w->op, w->dir, w->shape, w->threads, w->batch, w->reps,
+                           w->median_ms, w->min_ms, w->stddev_ms, w->gflops, w->gbps, w->pct,
+                           w->peak, w->max_abs, w->max_rel, w->ok ? 1 : 0, w->impl);
     }
-    return write_and_free(B->o->out, buf, len);
+    return write_and_free(B->o->out, &b);
 }
 
 /* ratios.csv: the paired rounds' ratios, backend over peer (>1: the backend is faster). */
 static bool write_ratios(bench *B, const char *ctx)
 {
-    size_t cap = strlen(ctx) + 512 + (size_t)B->nratios * 256, len = 0;
-    char *buf = malloc(cap);
-    if (!buf)
-        return false;
-    len += (size_t)snprintf(buf + len, cap - len, "%s", ctx);
-    len += (size_t)snprintf(buf + len, cap - len,
-                            "# ratio: the backend's speed over the peer's (the peer's time over "
-                            "ours), per paired round; median and min-max of the rounds\n"
-                            "op,direction,threads,batch,backend,peer,rounds,median_ratio,"
-                            "min_ratio,max_ratio\n");
+    scnn_strbuf b = {0};
+    scnn_strbuf_printf(&b, "%s", ctx);
+    scnn_strbuf_printf(&b, "# ratio: the backend's speed over the peer's (the peer's time over "
+                           "ours), per paired round; median and min-max of the rounds\n"
+                           "op,direction,threads,batch,backend,peer,rounds,median_ratio,"
+                           "min_ratio,max_ratio\n");
     for (int i = 0; i < B->nratios; i++) {
         const ratio_row *w = &B->ratios[i];
         const char *slash = strchr(w->pair, '/');
-        len += (size_t)snprintf(buf + len, cap - len, "%s,%s,%d,%d,%.*s,%s,%d,%.4f,%.4f,%.4f\n",
-                                w->op, w->dir, w->threads, w->batch, (int)(slash - w->pair),
-                                w->pair, slash + 1, w->rounds, w->ratio[0], w->ratio[1],
-                                w->ratio[2]);
+        scnn_strbuf_printf(&b, "%s,%s,%d,%d,%.*s,%s,%d,%.4f,%.4f,%.4f\n", w->op, w->dir,
+                           w->threads, w->batch, (int)(slash - w->pair), w->pair, slash + 1,
+                           w->rounds, w->ratio[0], w->ratio[1], w->ratio[2]);
     }
-    return write_and_free(B->o->pairs_out, buf, len);
+    return write_and_free(B->o->pairs_out, &b);
 }
 
 /* The JSON's context, beside Google Benchmark's own (CPU, caches, load, frequency scaling):

@@ -182,15 +182,21 @@ static const struct {
     {"b37 c5 k20 3x3 same, 3 bands", 37, 31, 30, 5, 20, 3, 3, true, false},
 };
 
-static void test_conv_int(void **state)
+/* conv_case over every entry of conv_cases, seeds from seed0 on */
+static void conv_cases_all(bool ints, uint64_t seed0)
 {
-    (void)state;
     for (size_t i = 0; i < sizeof conv_cases / sizeof conv_cases[0]; i++) {
         scnn_conv2d d = scnn_conv2d_make(conv_cases[i].n, conv_cases[i].h, conv_cases[i].w,
                                          conv_cases[i].c, conv_cases[i].k, conv_cases[i].kh,
                                          conv_cases[i].kw, conv_cases[i].same, conv_cases[i].relu);
-        conv_case(conv_cases[i].shape, d, true, 100 + i);
+        conv_case(conv_cases[i].shape, d, ints, seed0 + i);
     }
+}
+
+static void test_conv_int(void **state)
+{
+    (void)state;
+    conv_cases_all(true, 100);
     conv_case("b2 c3 k9 3x3 pads t2 b0 l0 r1", tu_conv_pads(2, 6, 7, 3, 9, 3, 3, 2, 0, 0, 1, true),
               true, 7);
     conv_case("b1 c16 k17 2x3 pads t0 b1 l2 r0",
@@ -200,12 +206,7 @@ static void test_conv_int(void **state)
 static void test_conv_uniform(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof conv_cases / sizeof conv_cases[0]; i++) {
-        scnn_conv2d d = scnn_conv2d_make(conv_cases[i].n, conv_cases[i].h, conv_cases[i].w,
-                                         conv_cases[i].c, conv_cases[i].k, conv_cases[i].kh,
-                                         conv_cases[i].kw, conv_cases[i].same, conv_cases[i].relu);
-        conv_case(conv_cases[i].shape, d, false, 200 + i);
-    }
+    conv_cases_all(false, 200);
     conv_case("b2 c3 k9 3x3 pads t2 b0 l0 r1", tu_conv_pads(2, 6, 7, 3, 9, 3, 3, 2, 0, 0, 1, true),
               false, 9);
 }

@@ -36,9 +36,6 @@ static void split_pfor(long items, long grain, scnn_avx2_body body, void *ctx)
 
 #define PF split_pfor
 #define GEMM_MC(m, n) ((m) / (parts + 1) + 1) /* row blocks too, of a size not a tile multiple */
-#define CONV_FWD scnn_avx512_conv2d_forward_with
-#define CONV_BWD_DATA scnn_avx512_conv2d_backward_data_with
-#define CONV_BWD_FILTER scnn_avx512_conv2d_backward_filter_with
 #include "kernels/avx512/avx512_ops.inc"
 
 static size_t split_workspace(const scnn_conv2d *d)

@@ -196,12 +196,7 @@ static void maxpool_backward_body(void *ctx, long first, long last, int slot)
                 for (int t = 0; t < 4; t++)
                     p[t][ch] = ix[ch] == t ? g[ch] : 0.0f;
         }
-        if (w & 1) {
-            memset(d0 + (size_t)(w - 1) * c, 0, sizeof *d0 * (size_t)c);
-            memset(d1 + (size_t)(w - 1) * c, 0, sizeof *d1 * (size_t)c);
-        }
-        if ((h & 1) && oy == ph - 1)
-            memset(d1 + rowlen, 0, sizeof *d1 * rowlen);
+        pool_clear_edges(a, d0, oy);
     }
 }
 

@@ -89,42 +89,27 @@ static void pack_b(const gemm_args *g, int l0, int kcn, int j0, int ncn, float *
     }
 }
 
-/* op(a) [m,kk] * op(b) [kk,n] -> c [m,n], the (column block, row block) items [first,last) */
-static void gemm_body(void *ctx, long first, long last, int slot)
+/* op(a) rows [r0, r0+mr) times the packed rows of op(b) into c (isa_drivers.inc's gemm_body) */
+static void gemm_rows(const gemm_args *g, const float *bp, int l0, int kcn, int j0, int ncn,
+                      int r0, int mr)
 {
-    (void)slot;
-    const gemm_args *g = ctx;
-    float bp[KC * NC] __attribute__((aligned(64)));
-    const long nib = (g->m + g->mc - 1) / g->mc;
-    for (long it = first; it < last; it++) {
-        const int j0 = (int)(it / nib) * NC, i0 = (int)(it % nib) * g->mc;
-        const int ncn = g->n - j0 < NC ? g->n - j0 : NC;
-        const int i1 = g->m - i0 < g->mc ? g->m : i0 + g->mc;
-        for (int l0 = 0; l0 < g->kk; l0 += KC) {
-            const int kcn = g->kk - l0 < KC ? g->kk - l0 : KC;
-            pack_b(g, l0, kcn, j0, ncn, bp);
-            for (int r0 = i0; r0 < i1; r0 += MR) {
-                const int mr = i1 - r0 < MR ? i1 - r0 : MR;
-                scnn_avx2_ukr u = {.nseg = 1, .seglen = kcn, .ajump = 0, .bs = NR};
-                if (g->ta) { /* op(a)[i][l] = a[l*lda + i] */
-                    u.a = g->a + (size_t)l0 * g->lda + r0;
-                    u.as = g->lda;
-                    for (int m = 0; m < MR; m++)
-                        u.off[m] = m < mr ? m : 0;
-                } else {
-                    u.a = g->a + (size_t)r0 * g->lda + l0;
-                    u.as = 1;
-                    for (int m = 0; m < MR; m++)
-                        u.off[m] = (ptrdiff_t)(m < mr ? m : 0) * g->lda;
-                }
-                for (int pj = 0; pj * NR < ncn; pj++) {
-                    const int nr = ncn - pj * NR < NR ? ncn - pj * NR : NR;
-                    u.b = bp + (size_t)pj * kcn * NR;
-                    gemm_tiles[mr](&u, l0 == 0, g->alpha, g->beta,
-                                   g->c + (size_t)r0 * g->ldc + j0 + pj * NR, g->ldc, nr);
-                }
-            }
-        }
+    scnn_avx2_ukr u = {.nseg = 1, .seglen = kcn, .ajump = 0, .bs = NR};
+    if (g->ta) { /* op(a)[i][l] = a[l*lda + i] */
+        u.a = g->a + (size_t)l0 * g->lda + r0;
+        u.as = g->lda;
+        for (int m = 0; m < MR; m++)
+            u.off[m] = m < mr ? m : 0;
+    } else {
+        u.a = g->a + (size_t)r0 * g->lda + l0;
+        u.as = 1;
+        for (int m = 0; m < MR; m++)
+            u.off[m] = (ptrdiff_t)(m < mr ? m : 0) * g->lda;
+    }
+    for (int pj = 0; pj * NR < ncn; pj++) {
+        const int nr = ncn - pj * NR < NR ? ncn - pj * NR : NR;
+        u.b = bp + (size_t)pj * kcn * NR;
+        gemm_tiles[mr](&u, l0 == 0, g->alpha, g->beta, g->c + (size_t)r0 * g->ldc + j0 + pj * NR,
+                       g->ldc, nr);
     }
 }
 

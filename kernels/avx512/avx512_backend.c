@@ -34,9 +34,6 @@ static size_t avx512_conv2d_workspace(const scnn_conv2d *d)
 
 #define PF scnn_avx2_pfor_serial
 #define GEMM_MC(m, n) 0
-#define CONV_FWD scnn_avx512_conv2d_forward_with
-#define CONV_BWD_DATA scnn_avx512_conv2d_backward_data_with
-#define CONV_BWD_FILTER scnn_avx512_conv2d_backward_filter_with
 #include "kernels/avx512/avx512_ops.inc"
 
 const scnn_backend scnn_backend_avx512 = {

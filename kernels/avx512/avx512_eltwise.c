@@ -461,12 +461,7 @@ static void pool_dropout_backward_body(void *ctx, long first, long last, int slo
                 }
             }
         }
-        if (w & 1) {
-            memset(d0 + (size_t)(w - 1) * c, 0, sizeof *d0 * (size_t)c);
-            memset(d1 + (size_t)(w - 1) * c, 0, sizeof *d1 * (size_t)c);
-        }
-        if ((h & 1) && oy == ph - 1)
-            memset(d1 + rowlen, 0, sizeof *d1 * rowlen);
+        pool_clear_edges(a, d0, oy);
     }
 }
 

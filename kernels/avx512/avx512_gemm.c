@@ -131,48 +131,32 @@ static void pack_b(const gemm_args *g, int l0, int kcn, int j0, int ncn, float *
     }
 }
 
-/* op(a) [m,kk] * op(b) [kk,n] -> c [m,n], the (column block, row block) items [first,last) */
-static void gemm_body(void *ctx, long first, long last, int slot)
+/* op(a) rows [r0, r0+mr) times the packed rows of op(b) into c (isa_drivers.inc's gemm_body) */
+static void gemm_rows(const gemm_args *g, const float *bp, int l0, int kcn, int j0, int ncn,
+                      int r0, int mr)
 {
-    (void)slot;
-    const gemm_args *g = ctx;
-    float bp[KC * NC] __attribute__((aligned(64)));
     float ap[KC * MR + 16] __attribute__((aligned(64)));
-    const long nib = (g->m + g->mc - 1) / g->mc;
-    for (long it = first; it < last; it++) {
-        const int j0 = (int)(it / nib) * NC, i0 = (int)(it % nib) * g->mc;
-        const int ncn = g->n - j0 < NC ? g->n - j0 : NC;
-        const int i1 = g->m - i0 < g->mc ? g->m : i0 + g->mc;
-        for (int l0 = 0; l0 < g->kk; l0 += KC) {
-            const int kcn = g->kk - l0 < KC ? g->kk - l0 : KC;
-            pack_b(g, l0, kcn, j0, ncn, bp);
-            for (int r0 = i0; r0 < i1; r0 += MR) {
-                const int mr = i1 - r0 < MR ? i1 - r0 : MR;
-                const float *a = NULL, *rows[MR];
-                ptrdiff_t as = 0;
-                if (g->ta) {
-                    /* op(a)[i][l] = a[l*lda + i]: copied to ap [kcn][MR] (each step's MR
-                     * values are contiguous already), read from L1 for every panel */
-                    const __mmask16 k = scnn_avx512_mask(mr);
-                    const float *src = g->a + (size_t)l0 * g->lda + r0;
-                    for (int l = 0; l < kcn; l++)
-                        _mm512_mask_storeu_ps(ap + l * MR, k,
-                                              _mm512_maskz_loadu_ps(k, src + (size_t)l * g->lda));
-                    a = ap;
-                    as = MR;
-                } else {
-                    for (int r = 0; r < MR; r++)
-                        rows[r] = g->a + (size_t)(r0 + (r < mr ? r : 0)) * g->lda + l0;
-                }
-                for (int pj = 0; pj * NR < ncn; pj++) {
-                    const int nr = ncn - pj * NR < NR ? ncn - pj * NR : NR;
-                    tiles[mr][g->ta][nr > 16](a, as, rows, bp + (size_t)pj * kcn * NR, kcn,
-                                              l0 == 0, g->alpha, g->beta,
-                                              g->c + (size_t)r0 * g->ldc + j0 + pj * NR, g->ldc,
-                                              nr);
-                }
-            }
-        }
+    const float *a = NULL, *rows[MR];
+    ptrdiff_t as = 0;
+    if (g->ta) {
+        /* op(a)[i][l] = a[l*lda + i]: copied to ap [kcn][MR] (each step's MR values are
+         * contiguous already), read from L1 for every panel */
+        const __mmask16 k = scnn_avx512_mask(mr);
+        const float *src = g->a + (size_t)l0 * g->lda + r0;
+        for (int l = 0; l < kcn; l++)
+            _mm512_mask_storeu_ps(ap + l * MR, k,
+                                  _mm512_maskz_loadu_ps(k, src + (size_t)l * g->lda));
+        a = ap;
+        as = MR;
+    } else {
+        for (int r = 0; r < MR; r++)
+            rows[r] = g->a + (size_t)(r0 + (r < mr ? r : 0)) * g->lda + l0;
+    }
+    for (int pj = 0; pj * NR < ncn; pj++) {
+        const int nr = ncn - pj * NR < NR ? ncn - pj * NR : NR;
+        tiles[mr][g->ta][nr > 16](a, as, rows, bp + (size_t)pj * kcn * NR, kcn, l0 == 0,
+                                  g->alpha, g->beta, g->c + (size_t)r0 * g->ldc + j0 + pj * NR,
+                                  g->ldc, nr);
     }
 }
 

@@ -5,9 +5,9 @@
 #include <time.h>
 
 #include "kernels/avx512/avx512_kernels.h"
+#include "kernels/fma_chains.h"
 
-#define CHAINS 12     /* > latency x FMA ports on every CPU we know */
-#define ITERS 100000  /* x CHAINS FMAs per run: well under a millisecond */
+#define ITERS 100000 /* x SCNN_FMA_CHAINS FMAs per run: well under a millisecond */
 #define RUNS 5
 
 static double now(void)
@@ -19,55 +19,28 @@ static double now(void)
 
 static volatile float sink;
 
-/* GFLOP/s of one run, 16 or 8 lanes */
-static double run_zmm(void)
-{
-    __m512 acc[CHAINS];
-    const __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
-    for (int c = 0; c < CHAINS; c++)
-        acc[c] = _mm512_set1_ps((float)c);
-    const double t0 = now();
-    for (int i = 0; i < ITERS; i++) {
-#pragma GCC unroll 12
-        for (int c = 0; c < CHAINS; c++)
-            acc[c] = _mm512_fmadd_ps(acc[c], a, b);
-    }
-    const double dt = now() - t0;
-    float s = 0;
-    for (int c = 0; c < CHAINS; c++)
-        s += _mm512_reduce_add_ps(acc[c]);
-    sink = s;
-    return 2.0 * 16 * CHAINS * ITERS / dt * 1e-9;
-}
+/* out of line: the timed region is exactly the call */
+#define NOINLINE static __attribute__((noinline))
 
-static double run_ymm(void)
+DEF_FMA_PEAK(zmm_chains, NOINLINE, __m512, 16, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps,
+             _mm512_storeu_ps)
+DEF_FMA_PEAK(ymm_chains, NOINLINE, __m256, 8, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps,
+             _mm256_storeu_ps)
+
+/* GFLOP/s of one run of chains */
+static double run(float (*chains)(long, double *))
 {
-    __m256 acc[CHAINS];
-    const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
-    for (int c = 0; c < CHAINS; c++)
-        acc[c] = _mm256_set1_ps((float)c);
+    double flops;
     const double t0 = now();
-    for (int i = 0; i < ITERS; i++) {
-#pragma GCC unroll 12
-        for (int c = 0; c < CHAINS; c++)
-            acc[c] = _mm256_fmadd_ps(acc[c], a, b);
-    }
-    const double dt = now() - t0;
-    float t[8], s = 0;
-    for (int c = 0; c < CHAINS; c++) {
-        _mm256_storeu_ps(t, acc[c]);
-        for (int j = 0; j < 8; j++)
-            s += t[j];
-    }
-    sink = s;
-    return 2.0 * 8 * CHAINS * ITERS / dt * 1e-9;
+    sink = chains(ITERS, &flops);
+    return flops / (now() - t0) * 1e-9;
 }
 
 void scnn_avx512_fma_probe(double *zmm_gflops, double *ymm_gflops)
 {
     double z = 0, y = 0;
     for (int r = 0; r < RUNS; r++) { /* interleaved, best of each: a preempted run loses */
-        const double zr = run_zmm(), yr = run_ymm();
+        const double zr = run(zmm_chains), yr = run(ymm_chains);
         z = zr > z ? zr : z;
         y = yr > y ? yr : y;
     }

@@ -6,11 +6,6 @@
 #include "kernels/avx512/avx512_kernels.h"
 #include "kernels/omp/omp_pfor.h"
 
-static int omp512_threads(void)
-{
-    return scnn_omp_nthreads();
-}
-
 static size_t omp512_conv2d_workspace(const scnn_conv2d *d)
 {
     return scnn_avx512_conv2d_workspace_for(d, scnn_omp_slots());
@@ -18,9 +13,6 @@ static size_t omp512_conv2d_workspace(const scnn_conv2d *d)
 
 #define PF scnn_omp_pfor
 #define GEMM_MC(m, n) scnn_omp_gemm_mc(m, n, SCNN_AVX512_NC)
-#define CONV_FWD scnn_avx512_conv2d_forward_with
-#define CONV_BWD_DATA scnn_avx512_conv2d_backward_data_with
-#define CONV_BWD_FILTER scnn_avx512_conv2d_backward_filter_with
 #include "kernels/avx512/avx512_ops.inc"
 
 const scnn_backend scnn_backend_omp512 = {
@@ -28,7 +20,7 @@ const scnn_backend scnn_backend_omp512 = {
     .description = "the avx512 kernels tiled over OpenMP threads, bitwise independent of the "
                    "count",
     .available = scnn_avx512_cpu_ok, /* OpenMP itself is compiled in, or this file is not */
-    .threads = omp512_threads,
+    .threads = scnn_omp_nthreads,
     .conv2d_workspace = omp512_conv2d_workspace,
     SCNN_AVX512_OPS,
 };

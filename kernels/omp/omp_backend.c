@@ -5,16 +5,6 @@
 #include "kernels/avx2/avx2_kernels.h"
 #include "kernels/omp/omp_pfor.h"
 
-static bool omp_available(const char **why_not)
-{
-    return scnn_avx2_cpu_ok(why_not); /* OpenMP itself is compiled in, or this file is not */
-}
-
-static int omp_threads(void)
-{
-    return scnn_omp_nthreads();
-}
-
 static size_t omp_conv2d_workspace(const scnn_conv2d *d)
 {
     return scnn_avx2_conv2d_workspace_for(d, scnn_omp_slots());
@@ -28,8 +18,8 @@ static size_t omp_conv2d_workspace(const scnn_conv2d *d)
 const scnn_backend scnn_backend_omp = {
     .name = "omp",
     .description = "the avx2 kernels tiled over OpenMP threads, bitwise independent of the count",
-    .available = omp_available,
-    .threads = omp_threads,
+    .available = scnn_avx2_cpu_ok, /* OpenMP itself is compiled in, or this file is not */
+    .threads = scnn_omp_nthreads,
     .conv2d_workspace = omp_conv2d_workspace,
     SCNN_AVX2_OPS,
 };
