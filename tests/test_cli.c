@@ -8,12 +8,7 @@
 /* Runs scnn with args; asserts the exit status and that the output contains want. */
 static char *run_scnn(int want_rc, const char *want, const char *args)
 {
-    char *out;
-    int rc = tu_run(&out, "%s %s", tu_scnn(), args);
-    if (rc != want_rc || (want && !strstr(out, want)))
-        fail_msg("scnn %s: exit %d (want %d), output:\n%s\n(wanted to contain '%s')", args, rc,
-                 want_rc, out, want ? want : "");
-    return out;
+    return tu_scnn_expect(want_rc, want, "", args);
 }
 
 /* An error is exactly one line. */

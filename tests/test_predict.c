@@ -92,9 +92,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    tu_rmrf(dir);
-    free(dir);
-    return 0;
+    return tu_rmrf_free(&dir);
 }
 
 /* Runs scnn predict with args; *out gets stdout, *err stderr. Returns the exit status. */

@@ -54,9 +54,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    tu_rmrf(tmp);
-    free(tmp);
-    return 0;
+    return tu_rmrf_free(&tmp);
 }
 
 static char *read_text(const char *dir, const char *name)

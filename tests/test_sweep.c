@@ -53,9 +53,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    tu_rmrf(dir);
-    free(dir);
-    return 0;
+    return tu_rmrf_free(&dir);
 }
 
 /* Runs scnn with args (%D is replaced by the temporary folder); checks the exit status and
@@ -72,12 +70,7 @@ static char *scnn(int want_rc, const char *want, const char *args)
         }
     }
     *o = 0;
-    char *out;
-    int rc = tu_run(&out, "OMP_NUM_THREADS=1 %s %s", tu_scnn(), cmd);
-    if (rc != want_rc || (want && !strstr(out, want)))
-        fail_msg("scnn %s: exit %d (want %d), output:\n%s\n(wanted to contain '%s')", cmd, rc,
-                 want_rc, out, want ? want : "");
-    return out;
+    return tu_scnn_expect(want_rc, want, "OMP_NUM_THREADS=1", cmd);
 }
 
 static void one_line(int want_rc, const char *want, const char *args)

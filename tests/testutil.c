@@ -35,6 +35,14 @@ void tu_rmrf(const char *path)
     }
 }
 
+int tu_rmrf_free(char **path)
+{
+    tu_rmrf(*path);
+    free(*path);
+    *path = NULL;
+    return 0;
+}
+
 const char *tu_scnn(void)
 {
     const char *p = getenv("SCNN_BIN");
@@ -70,6 +78,16 @@ int tu_run(char **out, const char *fmt, ...)
     if (WIFEXITED(st))
         return WEXITSTATUS(st);
     return 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+char *tu_scnn_expect(int want_rc, const char *want, const char *env, const char *args)
+{
+    char *out;
+    int rc = tu_run(&out, "%s%s%s %s", env, *env ? " " : "", tu_scnn(), args);
+    if (rc != want_rc || (want && !strstr(out, want)))
+        fail_msg("scnn %s: exit %d (want %d), output:\n%s\n(wanted to contain '%s')", args, rc,
+                 want_rc, out, want ? want : "");
+    return out;
 }
 
 void tu_write_file(const char *path, const void *data, size_t len)

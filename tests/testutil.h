@@ -15,11 +15,16 @@
 /* A fresh temporary directory (under $TMPDIR or /tmp), removed by tu_rmrf. */
 char *tu_mkdtemp(void);
 void tu_rmrf(const char *path);
+/* tu_rmrf(*path), then frees it and sets it to NULL; returns 0 (the end of a cmocka teardown). */
+int tu_rmrf_free(char **path);
 /* Path of the scnn program under test ($SCNN_BIN, else ./scnn). */
 const char *tu_scnn(void);
 /* Runs a shell command; returns its exit status (or 128+signal); stdout+stderr go to *out
  * (malloc'd, NUL-terminated; may be NULL). */
 int tu_run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Runs "ENV scnn ARGS" (env "" for none) with tu_run; fails the test unless it exits want_rc
+ * and its output contains want (NULL: anything). Returns the output (free it). */
+char *tu_scnn_expect(int want_rc, const char *want, const char *env, const char *args);
 /* Writes/reads a whole file; read returns malloc'd bytes and sets *len (NULL on failure). */
 void tu_write_file(const char *path, const void *data, size_t len);
 void *tu_read_file(const char *path, size_t *len);
