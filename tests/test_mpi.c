@@ -156,8 +156,13 @@ static void test_usage_error_once(void **state)
     int rc = tu_run(&out, "%s LSAN_OPTIONS='%s' " MPIRUN "--quiet -np 2 %s train --epochs 3x "
                     "--out %s/usage 2>&1", ENV, lsan, scnn, tmp);
     assert_int_equal(rc, 2);
-    if (tu_count_lines(out) != 1)
-        fail_msg("expected one line, got: %s", out);
+    /* scnn's line once; Open MPI's own libevent may add a "[warn] Epoll ..." line while the job
+     * aborts (seen once in a fresh clone's make test): that is not ours to count. */
+    int ours = 0;
+    for (const char *p = out; (p = strstr(p, "scnn train: ")); p++)
+        ours++;
+    if (ours != 1)
+        fail_msg("expected scnn's error once, got: %s", out);
     assert_non_null(strstr(out, "--epochs"));
     free(out);
     rc = tu_run(&out, "%s LSAN_OPTIONS='%s' " MPIRUN "--quiet -np 2 %s train --help 2>&1 | "
