@@ -57,6 +57,7 @@ static void test_usage_errors(void **state)
         {"train --dataset cifar", "unknown dataset"},
         {"eval --dataset cifar", "unknown dataset"},
         {"eval --model", "needs a value"},
+        {"eval --probs", "needs a value"},
         {"summary --bogus", "unknown option"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

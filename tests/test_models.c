@@ -10,6 +10,7 @@
 #include "testutil.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,13 +321,28 @@ static void test_eval_uses_shipped_ensemble(void **state)
     double acc;
     scnn_probs_score(probs, test.labels, N, NULL, &acc, NULL);
     char *out, want[64];
-    int rc = tu_run(&out, "env -u SCNN_MODELS %s eval --test-limit %d", tu_scnn(), N);
+    char *dir = tu_mkdtemp();
+    int rc = tu_run(&out, "env -u SCNN_MODELS %s eval --test-limit %d --probs %s/p.f32",
+                    tu_scnn(), N, dir);
     assert_int_equal(rc, 0);
     assert_non_null(strstr(out, models > 1 ? "ensemble of " : "/fashion_mnist/iter-"));
     snprintf(want, sizeof want, "\ntest_acc: %.4f\n", acc);
     if (!strstr(out, want))
         fail_msg("scnn eval without --model: want '%s' in:\n%s", want + 1, out);
     free(out);
+    /* --probs wrote the probabilities it scored: N x 10 floats, those of the library's ensemble */
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/p.f32", dir);
+    size_t len;
+    float *got = tu_read_file(path, &len);
+    assert_non_null(got);
+    assert_int_equal(len, N * SCNN_CLASSES * sizeof *got);
+    for (int i = 0; i < N * SCNN_CLASSES; i++)
+        if (!(fabsf(got[i] - probs[i]) <= 1e-6f))
+            fail_msg("%s: probability %d is %g, the ensemble's %g", path, i, got[i], probs[i]);
+    free(got);
+    tu_rmrf(dir);
+    free(dir);
     free(probs);
     scnn_dataset_free(&test);
 }

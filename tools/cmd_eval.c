@@ -25,13 +25,16 @@ static void eval_help(void)
            "                   fashion_mnist); a checkpoint of another data set is an error\n"
            "  --data DIR       IDX folder (default: data/idx/D), or a PNG tree from\n"
            "                   'scnn extract' (its root, or ROOT/test/D)\n"
-           "  --test-limit N   the first N test images only\n",
+           "  --test-limit N   the first N test images only\n"
+           "  --probs FILE     also write the test probabilities to FILE (atomically): N x 10\n"
+           "                   float32 in the machine's byte order, image-major, the ensemble's\n"
+           "                   mean for a DIR; the layout of a run's iter-k/test_probs.f32\n",
            prog, models_installed_dir());
 }
 
 int cmd_eval(int argc, char **argv)
 {
-    const char *model_path = NULL, *dataset = NULL, *data_dir = NULL;
+    const char *model_path = NULL, *dataset = NULL, *data_dir = NULL, *probs_out = NULL;
     size_t test_limit = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -55,6 +58,10 @@ int cmd_eval(int argc, char **argv)
             if (!v)
                 return usage_error("eval", "option %s needs a value", "--data");
             data_dir = v;
+        } else if ((v = opt_value(argc, argv, &i, "--probs", &mt)), mt) {
+            if (!v || !*v)
+                return usage_error("eval", "option %s needs a value", "--probs");
+            probs_out = v;
         } else if ((v = opt_value(argc, argv, &i, "--test-limit", &mt)), mt) {
             if (!v || !scnn_parse_long(v, 1, 100000000, &n))
                 return usage_error("eval", "--test-limit: expected a positive integer, got '%s'",
@@ -93,9 +100,10 @@ int cmd_eval(int argc, char **argv)
     int k = scnn_ensemble_size(e);
     uint8_t *pred = malloc(n ? n : 1);
     float *probs = k > 1 ? malloc((size_t)k * (n ? n : 1) * SCNN_CLASSES * sizeof *probs) : NULL;
-    float *mean = k > 1 ? malloc((n ? n : 1) * SCNN_CLASSES * sizeof *mean) : NULL;
+    /* the ensemble's mean, or the one model's probabilities when --probs asks for them */
+    float *mean = k > 1 || probs_out ? malloc((n ? n : 1) * SCNN_CLASSES * sizeof *mean) : NULL;
     const float **members = k > 1 ? malloc((size_t)k * sizeof *members) : NULL;
-    if (!pred || (k > 1 && (!probs || !mean || !members))) {
+    if (!pred || (k > 1 && (!probs || !members)) || ((k > 1 || probs_out) && !mean)) {
         free(pred), free(probs), free(mean), free(members);
         scnn_dataset_free(&test);
         scnn_ensemble_free(e);
@@ -106,7 +114,7 @@ int cmd_eval(int argc, char **argv)
     double loss, acc;
     if (k == 1) {
         const scnn_ckpt_meta *meta = scnn_ensemble_meta(e, 0);
-        scnn_ensemble_member_evaluate(e, 0, test.images, test.labels, n, &loss, &acc, pred, NULL);
+        scnn_ensemble_member_evaluate(e, 0, test.images, test.labels, n, &loss, &acc, pred, mean);
         printf("model %s (dataset %s, epoch %d, seed %llu); backend %s, %d thread%s\n",
                scnn_ensemble_path(e, 0), meta->dataset, meta->epoch,
                (unsigned long long)meta->seed, be->name, threads, threads == 1 ? "" : "s");
@@ -126,6 +134,13 @@ int cmd_eval(int argc, char **argv)
         }
         scnn_probs_mean(mean, members, k, n * SCNN_CLASSES);
         scnn_probs_score(mean, test.labels, n, &loss, &acc, pred);
+    }
+    if (probs_out &&
+        scnn_write_atomic(probs_out, mean, n * SCNN_CLASSES * sizeof *mean) != SCNN_OK) {
+        free(pred), free(probs), free(mean), free(members);
+        scnn_dataset_free(&test);
+        scnn_ensemble_free(e);
+        return runtime_error("eval");
     }
     printf("test images: %zu\ntest_loss: %.4f\ntest_acc: %.4f\n\n", n, loss, acc);
     scnn_class_report r;
