@@ -352,154 +352,231 @@ static void pool_dropout_backward(const scnn_backend *be, int n, int h, int w, i
     be->relu_backward((size_t)n * h * w * c, y, dy);
 }
 
-void scnn_model_forward(scnn_model *m, const float *x, int n, bool training, float *logits)
+/* ---- the passes over a range of images -----------------------------------------------------
+ * Every layer but the two batch norms works image by image, so a training step is four passes
+ * over images [i0, i0 + n) between the batch norms' reductions: scnn_model_forward and
+ * scnn_model_backward run them once over the whole batch, model/data_parallel.c once per chunk
+ * (model/model_internal.h). g[] are where the weight gradients go (the params' g, or a chunk's
+ * partial sums); ctr keys the dropout masks. */
+
+void scnn_model_pass_features(scnn_model *m, int i0, int n, uint64_t ctr)
 {
     const scnn_backend *be = &m->be;
     scnn_param *P = m->params;
-    m->n = n;
-    m->training = training;
-    bool drop = training && m->dropout;
-    m->dropped = drop;
-    size_t nn = (size_t)n;
-    const int in = (int)SZ(INPUT), flat = (int)SZ(FLATTEN), d1 = LY(DENSE1).c,
-              d2 = LY(DENSE2).c, d3 = LY(DENSE3).c;
-    prof_start(m);
-    if (x != m->x0)
-        memcpy(m->x0, x, nn * in * sizeof(float));
-
-    if (training)
-        be->batchnorm_forward_train(n * in, LY(BN0).c, m->x0, P[P_BN0_GAMMA].w, P[P_BN0_BETA].w,
-                                    BN_EPS, BN_MOMENTUM, true, m->y0, m->bn0_mean, m->bn0_invstd,
-                                    P[P_BN0_MEAN].w, P[P_BN0_VAR].w);
-    else
-        be->batchnorm_forward_infer(n * in, LY(BN0).c, m->x0, P[P_BN0_GAMMA].w, P[P_BN0_BETA].w,
-                                    P[P_BN0_MEAN].w, P[P_BN0_VAR].w, BN_EPS, m->y0);
-    prof_mark(m, "fwd batch_normalization");
+    const size_t o = (size_t)i0;
+    const bool drop = m->dropped;
+    const int flat = (int)SZ(FLATTEN), d1 = LY(DENSE1).c, d2 = LY(DENSE2).c;
 
     m->conv1.n = n;
-    be->conv2d_forward(&m->conv1, m->y0, P[P_CONV1_W].w, P[P_CONV1_B].w, m->y1, m->ws);
+    be->conv2d_forward(&m->conv1, m->y0 + o * SZ(BN0), P[P_CONV1_W].w, P[P_CONV1_B].w,
+                       m->y1 + o * SZ(CONV1), m->ws);
     prof_mark(m, "fwd conv2d");
-    const float *a1 = pool_dropout_forward(be, n, LY(CONV1).h, LY(CONV1).w, LY(CONV1).c, m->y1,
-                                           m->p1, m->idx1, drop, LY(DROP1).rate,
-                                           scnn_rng_key(m->seed, SCNN_RNG_DROPOUT + 0, m->step),
-                                           m->mask1, m->a1);
+    const float *a1 = pool_dropout_forward(
+        be, n, LY(CONV1).h, LY(CONV1).w, LY(CONV1).c, m->y1 + o * SZ(CONV1),
+        m->p1 + o * SZ(POOL1), m->idx1 + o * SZ(POOL1), drop, LY(DROP1).rate,
+        scnn_rng_key(m->seed, SCNN_RNG_DROPOUT + 0, ctr), m->mask1 + o * SZ(DROP1),
+        m->a1 + o * SZ(DROP1));
     prof_mark(m, "fwd max_pooling2d"); /* (and its dropout) */
     prof_mark(m, "fwd dropout");
 
     m->conv2.n = n;
-    be->conv2d_forward(&m->conv2, a1, P[P_CONV2_W].w, P[P_CONV2_B].w, m->y2, m->ws);
+    be->conv2d_forward(&m->conv2, a1, P[P_CONV2_W].w, P[P_CONV2_B].w, m->y2 + o * SZ(CONV2),
+                       m->ws);
     prof_mark(m, "fwd conv2d_1");
-    const float *a2 = pool_dropout_forward(be, n, LY(CONV2).h, LY(CONV2).w, LY(CONV2).c, m->y2,
-                                           m->p2, m->idx2, drop, LY(DROP2).rate,
-                                           scnn_rng_key(m->seed, SCNN_RNG_DROPOUT + 1, m->step),
-                                           m->mask2, m->a2);
+    const float *a2 = pool_dropout_forward(
+        be, n, LY(CONV2).h, LY(CONV2).w, LY(CONV2).c, m->y2 + o * SZ(CONV2),
+        m->p2 + o * SZ(POOL2), m->idx2 + o * SZ(POOL2), drop, LY(DROP2).rate,
+        scnn_rng_key(m->seed, SCNN_RNG_DROPOUT + 1, ctr), m->mask2 + o * SZ(DROP2),
+        m->a2 + o * SZ(DROP2));
     prof_mark(m, "fwd max_pooling2d_1");
     prof_mark(m, "fwd dropout_1");
 
-    be->gemm(false, false, n, d1, flat, 1.0f, a2, flat, P[P_D1_W].w, d1, 0.0f, m->h1, d1);
-    be->bias_act(n, d1, m->h1, P[P_D1_B].w, true);
+    float *h1 = m->h1 + o * SZ(DENSE1);
+    be->gemm(false, false, n, d1, flat, 1.0f, a2, flat, P[P_D1_W].w, d1, 0.0f, h1, d1);
+    be->bias_act(n, d1, h1, P[P_D1_B].w, true);
     prof_mark(m, "fwd dense");
-    const float *a3 = m->h1;
+    const float *a3 = h1;
     if (drop) {
-        be->dropout_mask(nn * SZ(DROP3), LY(DROP3).rate,
-                         scnn_rng_key(m->seed, SCNN_RNG_DROPOUT + 2, m->step), m->mask3);
-        be->mul(nn * SZ(DROP3), m->h1, m->mask3, m->a3);
-        a3 = m->a3;
+        const size_t count = (size_t)n * SZ(DROP3);
+        be->dropout_mask(count, LY(DROP3).rate, scnn_rng_key(m->seed, SCNN_RNG_DROPOUT + 2, ctr),
+                         m->mask3 + o * SZ(DROP3));
+        be->mul(count, h1, m->mask3 + o * SZ(DROP3), m->a3 + o * SZ(DROP3));
+        a3 = m->a3 + o * SZ(DROP3);
     }
     prof_mark(m, "fwd dropout_2");
 
-    be->gemm(false, false, n, d2, d1, 1.0f, a3, d1, P[P_D2_W].w, d2, 0.0f, m->h2, d2);
-    be->bias_act(n, d2, m->h2, P[P_D2_B].w, true);
+    float *h2 = m->h2 + o * SZ(DENSE2);
+    be->gemm(false, false, n, d2, d1, 1.0f, a3, d1, P[P_D2_W].w, d2, 0.0f, h2, d2);
+    be->bias_act(n, d2, h2, P[P_D2_B].w, true);
     prof_mark(m, "fwd dense_1");
-    if (training)
-        be->batchnorm_forward_train(n, d2, m->h2, P[P_BN1_GAMMA].w, P[P_BN1_BETA].w, BN_EPS,
-                                    BN_MOMENTUM, false, m->h2n, m->bn1_mean, m->bn1_invstd,
-                                    P[P_BN1_MEAN].w, P[P_BN1_VAR].w);
-    else
-        be->batchnorm_forward_infer(n, d2, m->h2, P[P_BN1_GAMMA].w, P[P_BN1_BETA].w,
-                                    P[P_BN1_MEAN].w, P[P_BN1_VAR].w, BN_EPS, m->h2n);
-    prof_mark(m, "fwd batch_normalization_1");
-
-    be->gemm(false, false, n, d3, d2, 1.0f, m->h2n, d2, P[P_D3_W].w, d3, 0.0f, m->logits, d3);
-    be->bias_act(n, d3, m->logits, P[P_D3_B].w, false);
-    prof_mark(m, "fwd dense_2");
-    if (logits && logits != m->logits)
-        memcpy(logits, m->logits, nn * d3 * sizeof(float));
 }
 
-float scnn_model_backward(scnn_model *m, const uint8_t *labels, float *probs)
+void scnn_model_pass_head(scnn_model *m, int i0, int n)
+{
+    const size_t o = (size_t)i0;
+    const int d2 = LY(DENSE2).c, d3 = LY(DENSE3).c;
+    float *logits = m->logits + o * SZ(DENSE3);
+    m->be.gemm(false, false, n, d3, d2, 1.0f, m->h2n + o * SZ(BN1), d2, m->params[P_D3_W].w, d3,
+               0.0f, logits, d3);
+    m->be.bias_act(n, d3, logits, m->params[P_D3_B].w, false);
+    prof_mark(m, "fwd dense_2");
+}
+
+void scnn_model_pass_head_back(scnn_model *m, int i0, int n, float *const *g)
+{
+    const scnn_backend *be = &m->be;
+    const size_t o = (size_t)i0;
+    const int d2 = LY(DENSE2).c, d3 = LY(DENSE3).c;
+    const float *dlogits = m->dlogits + o * SZ(DENSE3);
+    /* dense_2: logits = h2n * W3 + b3 */
+    be->gemm(true, false, d2, d3, n, 1.0f, m->h2n + o * SZ(BN1), d2, dlogits, d3, 0.0f,
+             g[P_D3_W], d3);
+    be->bias_grad(n, d3, dlogits, g[P_D3_B]);
+    be->gemm(false, true, n, d2, d3, 1.0f, dlogits, d3, m->params[P_D3_W].w, d3, 0.0f,
+             m->dh2n + o * SZ(BN1), d2);
+    prof_mark(m, "bwd dense_2");
+}
+
+void scnn_model_pass_features_back(scnn_model *m, int i0, int n, float *const *g)
 {
     const scnn_backend *be = &m->be;
     scnn_param *P = m->params;
-    int n = m->n;
-    size_t nn = (size_t)n;
-    bool drop = m->dropped;
-    const int in = (int)SZ(INPUT), flat = (int)SZ(FLATTEN), d1 = LY(DENSE1).c,
-              d2 = LY(DENSE2).c, d3 = LY(DENSE3).c;
+    const size_t o = (size_t)i0, nn = (size_t)n;
+    const bool drop = m->dropped;
+    const int flat = (int)SZ(FLATTEN), d1 = LY(DENSE1).c, d2 = LY(DENSE2).c;
 
-    prof_start(m);
-    float loss = be->softmax_xent(n, d3, m->logits, labels, m->probs, m->dlogits);
-    prof_mark(m, "loss (softmax cross-entropy)");
-    if (probs)
-        memcpy(probs, m->probs, nn * d3 * sizeof(float));
-
-    /* dense_2: logits = h2n * W3 + b3 */
-    be->gemm(true, false, d2, d3, n, 1.0f, m->h2n, d2, m->dlogits, d3, 0.0f, P[P_D3_W].g, d3);
-    be->bias_grad(n, d3, m->dlogits, P[P_D3_B].g);
-    be->gemm(false, true, n, d2, d3, 1.0f, m->dlogits, d3, P[P_D3_W].w, d3, 0.0f, m->dh2n, d2);
-    prof_mark(m, "bwd dense_2");
-
-    be->batchnorm_backward(n, d2, m->h2, m->dh2n, P[P_BN1_GAMMA].w, m->bn1_mean, m->bn1_invstd,
-                           m->dh2, P[P_BN1_GAMMA].g, P[P_BN1_BETA].g);
-    prof_mark(m, "bwd batch_normalization_1");
-    be->relu_backward(nn * d2, m->h2, m->dh2);
+    float *dh2 = m->dh2 + o * SZ(DENSE2);
+    be->relu_backward(nn * d2, m->h2 + o * SZ(DENSE2), dh2);
 
     /* dense_1: h2 = relu(a3 * W2 + b2) */
-    const float *a3 = drop ? m->a3 : m->h1;
-    be->gemm(true, false, d1, d2, n, 1.0f, a3, d1, m->dh2, d2, 0.0f, P[P_D2_W].g, d2);
-    be->bias_grad(n, d2, m->dh2, P[P_D2_B].g);
-    be->gemm(false, true, n, d1, d2, 1.0f, m->dh2, d2, P[P_D2_W].w, d2, 0.0f, m->da3, d1);
+    const float *h1 = m->h1 + o * SZ(DENSE1);
+    const float *a3 = drop ? m->a3 + o * SZ(DROP3) : h1;
+    float *da3 = m->da3 + o * SZ(DROP3);
+    be->gemm(true, false, d1, d2, n, 1.0f, a3, d1, dh2, d2, 0.0f, g[P_D2_W], d2);
+    be->bias_grad(n, d2, dh2, g[P_D2_B]);
+    be->gemm(false, true, n, d1, d2, 1.0f, dh2, d2, P[P_D2_W].w, d2, 0.0f, da3, d1);
     prof_mark(m, "bwd dense_1");
-    float *dh1 = m->da3;
+    float *dh1 = da3;
     if (drop) {
-        be->mul(nn * SZ(DROP3), m->da3, m->mask3, m->dh1);
-        dh1 = m->dh1;
+        dh1 = m->dh1 + o * SZ(DENSE1);
+        be->mul(nn * SZ(DROP3), da3, m->mask3 + o * SZ(DROP3), dh1);
     }
-    be->relu_backward(nn * d1, m->h1, dh1);
+    be->relu_backward(nn * d1, h1, dh1);
     prof_mark(m, "bwd dropout_2");
 
     /* dense: h1 = relu(a2 * W1 + b1) */
-    const float *a2 = drop ? m->a2 : m->p2;
-    be->gemm(true, false, flat, d1, n, 1.0f, a2, flat, dh1, d1, 0.0f, P[P_D1_W].g, d1);
-    be->bias_grad(n, d1, dh1, P[P_D1_B].g);
-    be->gemm(false, true, n, flat, d1, 1.0f, dh1, d1, P[P_D1_W].w, d1, 0.0f, m->da2, flat);
+    const float *a2 = (drop ? m->a2 : m->p2) + o * SZ(POOL2);
+    float *da2 = m->da2 + o * SZ(DROP2);
+    be->gemm(true, false, flat, d1, n, 1.0f, a2, flat, dh1, d1, 0.0f, g[P_D1_W], d1);
+    be->bias_grad(n, d1, dh1, g[P_D1_B]);
+    be->gemm(false, true, n, flat, d1, 1.0f, dh1, d1, P[P_D1_W].w, d1, 0.0f, da2, flat);
     prof_mark(m, "bwd dense");
     prof_mark(m, "bwd dropout_1"); /* (in the next mark) */
 
     /* conv2d_1: y2 = relu(conv(a1, W) + b), then max-pool */
-    pool_dropout_backward(be, n, LY(CONV2).h, LY(CONV2).w, LY(CONV2).c, m->da2, drop, m->mask2,
-                          m->dp2, m->idx2, m->p2, m->y2, m->dy2);
+    float *dy2 = m->dy2 + o * SZ(CONV2);
+    pool_dropout_backward(be, n, LY(CONV2).h, LY(CONV2).w, LY(CONV2).c, da2, drop,
+                          m->mask2 + o * SZ(DROP2), m->dp2 + o * SZ(POOL2),
+                          m->idx2 + o * SZ(POOL2), m->p2 + o * SZ(POOL2), m->y2 + o * SZ(CONV2),
+                          dy2);
     prof_mark(m, "bwd max_pooling2d_1");
-    const float *a1 = drop ? m->a1 : m->p1;
+    const float *a1 = (drop ? m->a1 : m->p1) + o * SZ(POOL1);
+    float *da1 = m->da1 + o * SZ(DROP1);
     m->conv2.n = n;
-    be->conv2d_backward_filter(&m->conv2, a1, m->dy2, P[P_CONV2_W].g, P[P_CONV2_B].g, m->ws);
+    be->conv2d_backward_filter(&m->conv2, a1, dy2, g[P_CONV2_W], g[P_CONV2_B], m->ws);
     prof_mark(m, "bwd conv2d_1 filter");
-    be->conv2d_backward_data(&m->conv2, m->dy2, P[P_CONV2_W].w, m->da1, m->ws);
+    be->conv2d_backward_data(&m->conv2, dy2, P[P_CONV2_W].w, da1, m->ws);
     prof_mark(m, "bwd conv2d_1 data");
     prof_mark(m, "bwd dropout"); /* (in the next mark) */
 
     /* conv2d: y1 = relu(conv(y0, W) + b), then max-pool */
-    pool_dropout_backward(be, n, LY(CONV1).h, LY(CONV1).w, LY(CONV1).c, m->da1, drop, m->mask1,
-                          m->dp1, m->idx1, m->p1, m->y1, m->dy1);
+    float *dy1 = m->dy1 + o * SZ(CONV1);
+    pool_dropout_backward(be, n, LY(CONV1).h, LY(CONV1).w, LY(CONV1).c, da1, drop,
+                          m->mask1 + o * SZ(DROP1), m->dp1 + o * SZ(POOL1),
+                          m->idx1 + o * SZ(POOL1), m->p1 + o * SZ(POOL1), m->y1 + o * SZ(CONV1),
+                          dy1);
     prof_mark(m, "bwd max_pooling2d");
     m->conv1.n = n;
-    be->conv2d_backward_filter(&m->conv1, m->y0, m->dy1, P[P_CONV1_W].g, P[P_CONV1_B].g, m->ws);
+    const float *y0 = m->y0 + o * SZ(BN0);
+    be->conv2d_backward_filter(&m->conv1, y0, dy1, g[P_CONV1_W], g[P_CONV1_B], m->ws);
     prof_mark(m, "bwd conv2d filter");
-    be->conv2d_backward_data(&m->conv1, m->dy1, P[P_CONV1_W].w, m->dy0, m->ws);
+    be->conv2d_backward_data(&m->conv1, dy1, P[P_CONV1_W].w, m->dy0 + o * SZ(BN0), m->ws);
     prof_mark(m, "bwd conv2d data");
+}
 
-    be->batchnorm_backward(n * in, LY(BN0).c, m->x0, m->dy0, P[P_BN0_GAMMA].w, m->bn0_mean,
-                           m->bn0_invstd, m->dx0, P[P_BN0_GAMMA].g, P[P_BN0_BETA].g);
+scnn_model_bn scnn_model_batchnorm(scnn_model *m, int which)
+{
+    if (which == 0)
+        return (scnn_model_bn){.x = m->x0, .y = m->y0, .dy = m->dy0, .dx = m->dx0,
+                               .rows_per_image = (int)SZ(INPUT) / LY(BN0).c, .c = LY(BN0).c,
+                               .gamma = P_BN0_GAMMA, .beta = P_BN0_BETA, .run_mean = P_BN0_MEAN,
+                               .run_var = P_BN0_VAR, .mean = m->bn0_mean,
+                               .invstd = m->bn0_invstd, .unbiased_var = true,
+                               .eps = BN_EPS, .momentum = BN_MOMENTUM};
+    return (scnn_model_bn){.x = m->h2, .y = m->h2n, .dy = m->dh2n, .dx = m->dh2,
+                           .rows_per_image = 1, .c = LY(BN1).c, .gamma = P_BN1_GAMMA,
+                           .beta = P_BN1_BETA, .run_mean = P_BN1_MEAN, .run_var = P_BN1_VAR,
+                           .mean = m->bn1_mean, .invstd = m->bn1_invstd, .unbiased_var = false,
+                           .eps = BN_EPS, .momentum = BN_MOMENTUM};
+}
+
+/* A batch norm over the whole batch of the last forward pass, by the backend. */
+static void batchnorm_forward(scnn_model *m, int which)
+{
+    const scnn_model_bn b = scnn_model_batchnorm(m, which);
+    scnn_param *P = m->params;
+    const int rows = m->n * b.rows_per_image;
+    if (m->training)
+        m->be.batchnorm_forward_train(rows, b.c, b.x, P[b.gamma].w, P[b.beta].w, b.eps,
+                                      b.momentum, b.unbiased_var, b.y, b.mean, b.invstd,
+                                      P[b.run_mean].w, P[b.run_var].w);
+    else
+        m->be.batchnorm_forward_infer(rows, b.c, b.x, P[b.gamma].w, P[b.beta].w,
+                                      P[b.run_mean].w, P[b.run_var].w, b.eps, b.y);
+}
+
+static void batchnorm_backward(scnn_model *m, int which)
+{
+    const scnn_model_bn b = scnn_model_batchnorm(m, which);
+    scnn_param *P = m->params;
+    m->be.batchnorm_backward(m->n * b.rows_per_image, b.c, b.x, b.dy, P[b.gamma].w, b.mean,
+                             b.invstd, b.dx, P[b.gamma].g, P[b.beta].g);
+}
+
+void scnn_model_forward(scnn_model *m, const float *x, int n, bool training, float *logits)
+{
+    m->n = n;
+    m->training = training;
+    m->dropped = training && m->dropout;
+    prof_start(m);
+    if (x != m->x0)
+        memcpy(m->x0, x, (size_t)n * SZ(INPUT) * sizeof(float));
+    batchnorm_forward(m, 0);
+    prof_mark(m, "fwd batch_normalization");
+    scnn_model_pass_features(m, 0, n, m->step);
+    batchnorm_forward(m, 1);
+    prof_mark(m, "fwd batch_normalization_1");
+    scnn_model_pass_head(m, 0, n);
+    if (logits && logits != m->logits)
+        memcpy(logits, m->logits, (size_t)n * SZ(DENSE3) * sizeof(float));
+}
+
+float scnn_model_backward(scnn_model *m, const uint8_t *labels, float *probs)
+{
+    const int n = m->n;
+    float *g[P_COUNT];
+    for (int i = 0; i < P_COUNT; i++)
+        g[i] = m->params[i].g;
+    prof_start(m);
+    float loss = m->be.softmax_xent(n, SCNN_CLASSES, m->logits, labels, m->probs, m->dlogits);
+    prof_mark(m, "loss (softmax cross-entropy)");
+    if (probs)
+        memcpy(probs, m->probs, (size_t)n * SCNN_CLASSES * sizeof(float));
+    scnn_model_pass_head_back(m, 0, n, g);
+    batchnorm_backward(m, 1);
+    prof_mark(m, "bwd batch_normalization_1");
+    scnn_model_pass_features_back(m, 0, n, g);
+    batchnorm_backward(m, 0);
     prof_mark(m, "bwd batch_normalization");
     return loss;
 }
@@ -521,7 +598,7 @@ void scnn_model_adam(scnn_model *m)
     prof_mark(m, "adam");
 }
 
-static int count_correct(const float *scores, const uint8_t *labels, int n, uint8_t *pred)
+int scnn_model_count_correct(const float *scores, const uint8_t *labels, int n, uint8_t *pred)
 {
     int correct = 0;
     for (int i = 0; i < n; i++) {
@@ -545,7 +622,7 @@ float scnn_model_train_batch(scnn_model *m, const uint8_t *images, const uint8_t
     scnn_model_forward(m, m->x0, n, true, NULL);
     float loss = scnn_model_backward(m, labels, NULL);
     if (correct)
-        *correct = count_correct(m->logits, labels, n, NULL);
+        *correct = scnn_model_count_correct(m->logits, labels, n, NULL);
     scnn_model_adam(m);
     return loss;
 }
@@ -561,7 +638,7 @@ void scnn_model_evaluate(scnn_model *m, const uint8_t *images, const uint8_t *la
         scnn_model_forward(m, m->x0, b, false, NULL);
         loss_sum += (double)m->be.softmax_xent(b, SCNN_CLASSES, m->logits, labels + i, m->probs,
                                                NULL) * b;
-        correct += (size_t)count_correct(m->logits, labels + i, b, pred ? pred + i : NULL);
+        correct += (size_t)scnn_model_count_correct(m->logits, labels + i, b, pred ? pred + i : NULL);
         if (probs)
             memcpy(probs + i * SCNN_CLASSES, m->probs, (size_t)b * SCNN_CLASSES * sizeof(float));
     }

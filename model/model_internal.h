@@ -45,6 +45,33 @@ struct scnn_model {
     size_t ws_bytes;
 };
 
+/* The training step's passes over images [i0, i0 + n) of the batch (model/model.c): the
+ * features (y0 -> h2: everything between the two batch norms, dropout masks keyed by ctr), the
+ * head (h2n -> logits), and their backward passes (dlogits -> dh2n; dh2 -> dy0), which write
+ * the weight gradients of the conv and dense layers to g[param index]. scnn_model_forward and
+ * scnn_model_backward run each once over the whole batch; model/data_parallel.c once per chunk,
+ * with the batch norms' sums gathered between them. m->n, m->training and m->dropped are the
+ * caller's. */
+void scnn_model_pass_features(scnn_model *m, int i0, int n, uint64_t ctr);
+void scnn_model_pass_head(scnn_model *m, int i0, int n);
+void scnn_model_pass_head_back(scnn_model *m, int i0, int n, float *const *g);
+void scnn_model_pass_features_back(scnn_model *m, int i0, int n, float *const *g);
+
+/* One of the two batch norms (which: 0 the input's, 1 dense_1's): its rows are
+ * rows_per_image x images of c channels, channel-last. */
+typedef struct scnn_model_bn {
+    float *x, *y, *dy, *dx;
+    int rows_per_image, c;
+    int gamma, beta, run_mean, run_var;   /* param indices */
+    float *mean, *invstd;                 /* the batch statistics, for the backward pass */
+    bool unbiased_var;                    /* of the running variance */
+    float eps, momentum;
+} scnn_model_bn;
+scnn_model_bn scnn_model_batchnorm(scnn_model *m, int which);
+
+/* Correct predictions of scores [n,10] (pred: the predicted classes, or NULL). */
+int scnn_model_count_correct(const float *scores, const uint8_t *labels, int n, uint8_t *pred);
+
 /* scnn train --resume's run-folder readers on texts instead of files (fuzz/, tests; each may be
  * NULL: absent): run.conf, iteration 0's state.txt and result.txt (model/train.c). The report's
  * are scnn_run_parse_texts (model/run_folder.h). */
