@@ -108,6 +108,36 @@ void scnn_dist_bcast(void *p, size_t len)
 #endif
 }
 
+void scnn_dist_share(int count, int rank, int ranks, int *lo, int *hi)
+{
+    *lo = (int)((long long)count * rank / ranks);
+    *hi = (int)((long long)count * (rank + 1) / ranks);
+}
+
+void scnn_dist_allgather(void *buf, const size_t *off, const size_t *len)
+{
+#ifdef SCNN_MPI
+    if (g_mpi && g_size > 1) {
+        int *counts = malloc(2 * (size_t)g_size * sizeof *counts);
+        if (!counts) {
+            scnn_fail(SCNN_ERR_NOMEM, "out of memory gathering over %d ranks", g_size);
+            MPI_Abort(MPI_COMM_WORLD, 1);
+        }
+        for (int r = 0; r < g_size; r++) {
+            counts[r] = (int)len[r];
+            counts[g_size + r] = (int)off[r];
+        }
+        MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_BYTE, buf, counts, counts + g_size, MPI_BYTE,
+                       MPI_COMM_WORLD);
+        free(counts);
+    }
+#else
+    (void)buf;
+    (void)off;
+    (void)len;
+#endif
+}
+
 int scnn_dist_finish(int exit_code)
 {
 #ifdef SCNN_MPI

@@ -25,6 +25,12 @@ int scnn_dist_size(void);
 void scnn_dist_barrier(void);
 /* Rank 0's len bytes at p, on every rank. */
 void scnn_dist_bcast(void *p, size_t len);
+/* The share of `count` items (chunks, batches) that rank `rank` of `ranks` owns: [*lo, *hi), in
+ * contiguous blocks in rank order; every rank computes every rank's share the same way. */
+void scnn_dist_share(int count, int rank, int ranks, int *lo, int *hi);
+/* In place: every rank's bytes [off[r], off[r] + len[r]) of buf (r = 0 .. size - 1), on every
+ * rank (MPI_Allgatherv; each range under 2 GiB). Nothing to do for one process. */
+void scnn_dist_allgather(void *buf, const size_t *off, const size_t *len);
 /* Leaves the job. exit_code != 0 with several ranks aborts the whole job (MPI_Abort), so that
  * no rank waits forever for one that failed; returns exit_code otherwise. */
 int scnn_dist_finish(int exit_code);

@@ -216,7 +216,15 @@ typedef struct scnn_train_opts {
     const char *out_dir;          /* run directory */
     const scnn_backend *backend;
     bool progress;                /* live progress bar (stdout is a terminal) */
+    /* Under several ranks (mpirun): train each model over all of them, every batch split into
+     * SCNN_DP_CHUNKS fixed chunks, instead of one model per rank; the weights do not depend on
+     * the rank count (one process with it gives the same). The default under several ranks when
+     * one model is trained. */
+    bool data_parallel;
 } scnn_train_opts;
+
+/* The chunks of a data-parallel batch: at most this many ranks. */
+#define SCNN_DP_CHUNKS 20
 
 /* The largest values the options take (the CLI refuses larger ones). */
 #define SCNN_MAX_EPOCHS 100000

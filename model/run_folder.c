@@ -95,11 +95,11 @@ scnn_status scnn_run_conf_write(const char *dir, const scnn_train_opts *o)
                      "# scnn train options; 'scnn train --resume %s' continues this run\n"
                      "dataset=%s\ndata_dir=%s\nepochs=%d\nbatch=%d\nlimit=%zu\ntest_limit=%zu\n"
                      "val_split=%.17g\nseed=%llu\niterations=%d\naugment=%d\nprotocol=%s\n"
-                     "select=%s\npatience=%d\nbackend=%s\nbackend_choice=%s\n",
+                     "select=%s\npatience=%d\nbackend=%s\nbackend_choice=%s\n%s",
                      dir, o->dataset, o->data_dir ? o->data_dir : "", o->epochs, o->batch, o->limit,
                      o->test_limit, o->val_split, (unsigned long long)o->seed, o->iterations,
                      o->augment, o->protocol, o->select, o->patience, o->backend->name,
-                     scnn_backend_choice());
+                     scnn_backend_choice(), o->data_parallel ? "data_parallel=1\n" : "");
     if (n < 0 || (size_t)n >= sizeof text)
         return scnn_fail(SCNN_ERR_ARG, "%s: the options do not fit", path);
     return scnn_write_atomic(path, text, (size_t)n);
@@ -187,6 +187,10 @@ static scnn_status conf_read(const char *dir, scnn_run_conf *c, const char *give
         } else if (strcmp(k, "seed") == 0) {
             ok = to_ll(v, 0, INT64_MAX, &n);
             c->seed = (unsigned long long)n;
+        } else if (strcmp(k, "data_parallel") == 0) {
+            ok = to_ll(v, 0, 1, &n);
+            c->data_parallel = n == 1;
+            known--; /* written only when 1: a run.conf without it is complete */
         } else {
             known--; /* written by a newer scnn: ignored */
         }

@@ -18,6 +18,7 @@ typedef struct scnn_run_conf {
     long long limit, test_limit;
     double val_split;
     unsigned long long seed;
+    bool data_parallel; /* data_parallel=1: one model over the ranks (absent: 0, as before it) */
     bool complete; /* every key that scnn_run_conf_write writes was there */
 } scnn_run_conf;
 

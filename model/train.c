@@ -17,6 +17,7 @@
 
 #include "core/core.h"
 #include "core/dist.h"
+#include "model/data_parallel.h"
 #include "model/run_folder.h"
 #include "model/model_internal.h"
 #include "scnn_png.h"
@@ -139,6 +140,7 @@ static scnn_status read_run_conf(const char *dir, run *r)
     o->protocol = c->protocol;
     o->select = c->select;
     o->patience = c->patience;
+    o->data_parallel = c->data_parallel;
     o->out_dir = dir;
     /* The values must be what the command line would accept. */
     if (scnn_train_opts_check(o) != SCNN_OK) {
@@ -451,10 +453,12 @@ static scnn_status write_summary(const run *r, const scnn_run_result *res, int n
 /* The prefix of iteration k's lines: "[k]", and under several ranks the rank that trains it
  * ("[k, rank r]"). Each line goes out whole (stdout is line-buffered there: run_all), so the
  * ranks' lines, which mpirun forwards, never interleave within a line. */
-static const char *tag(int k)
+static const char *tag(const run *r, int k)
 {
     static char buf[48];
-    if (scnn_dist_size() > 1)
+    if (scnn_dist_size() > 1 && r->o.data_parallel)
+        snprintf(buf, sizeof buf, "[%d, %d ranks]", k, scnn_dist_size());
+    else if (scnn_dist_size() > 1)
         snprintf(buf, sizeof buf, "[%d, rank %d]", k, scnn_dist_rank());
     else
         snprintf(buf, sizeof buf, "[%d]", k);
@@ -469,7 +473,8 @@ static void progress_bar(int k, size_t done, size_t total, double elapsed, doubl
     for (int i = 0; i < width; i++)
         bar[i] = i < filled ? '=' : (i == filled ? '>' : '.');
     bar[width] = 0;
-    printf("\r%s %7zu/%zu [%s] ETA %4.0fs - loss: %.4f - acc: %.4f ", tag(k), done, total, bar, eta,
+    /* (one process: several ranks draw no bar) */
+    printf("\r[%d] %7zu/%zu [%s] ETA %4.0fs - loss: %.4f - acc: %.4f ", k, done, total, bar, eta,
            loss, acc);
     fflush(stdout);
 }
@@ -494,6 +499,9 @@ static scnn_status train_iteration(run *r, int k, const scnn_dataset *train,
         return st;
 
     scnn_model *m = NULL;
+    scnn_dp *dp = NULL;
+    /* Data-parallel: every rank trains this model, rank 0 alone writes its files. */
+    const bool writer = !o->data_parallel || scnn_dist_rank() == 0;
     uint32_t *order = malloc((train->n ? train->n : 1) * sizeof *order);
     /* A batch larger than the training set is one batch of all of it: the model (and its
      * workspaces) are sized for what a batch can hold, not for the option. */
@@ -504,7 +512,8 @@ static scnn_status train_iteration(run *r, int k, const scnn_dataset *train,
         st = scnn_fail(SCNN_ERR_NOMEM, "out of memory");
         goto out;
     }
-    if ((st = scnn_model_create(&m, mb, o->backend, seed)) != SCNN_OK)
+    if ((st = scnn_model_create(&m, mb, o->backend, seed)) != SCNN_OK ||
+        (o->data_parallel && (st = scnn_dp_create(&dp, m)) != SCNN_OK))
         goto out;
 
     scnn_ckpt_meta meta = {0};
@@ -534,7 +543,7 @@ static scnn_status train_iteration(run *r, int k, const scnn_dataset *train,
         }
         if ((st = scnn_checkpoint_load_state(slot, m, NULL)) != SCNN_OK)
             goto out;
-        printf("%s resuming after epoch %d (best so far: epoch %d)\n", tag(k), s.epoch, s.best_epoch);
+        printf("%s resuming after epoch %d (best so far: epoch %d)\n", tag(r, k), s.epoch, s.best_epoch);
     } else {
         memset(&s, 0, sizeof s);
         s.slot = 'b';
@@ -557,11 +566,13 @@ static scnn_status train_iteration(run *r, int k, const scnn_dataset *train,
                 by[i] = train->labels[src];
             }
             int c = 0;
-            float loss = scnn_model_train_batch(m, bx, by, nb, &c);
+            float loss = dp ? scnn_dp_train_batch(dp, bx, by, nb, &c)
+                            : scnn_model_train_batch(m, bx, by, nb, &c);
             /* The reported loss is clipped (as Keras's), so it stays finite when the outputs
-             * overflow: the logits tell. Training on from there would be training on garbage. */
+             * overflow: the logits tell (data-parallel: every rank's, in the loss). Training on
+             * from there would be training on garbage. */
             bool finite = isfinite(loss);
-            for (int i = 0; finite && i < nb * SCNN_CLASSES; i++)
+            for (int i = 0; finite && !dp && i < nb * SCNN_CLASSES; i++)
                 finite = isfinite(m->logits[i]);
             if (!finite) {
                 if (o->progress)
@@ -585,18 +596,24 @@ static scnn_status train_iteration(run *r, int k, const scnn_dataset *train,
         e->acc = (double)correct / (double)n_train;
         e->seconds = scnn_now() - t0;
         e->images_per_s = (double)n_train / e->seconds;
-        scnn_model_evaluate(m, val->images, val->labels, val->n, &e->val_loss, &e->val_acc, NULL,
-                            NULL);
+        if (dp)
+            st = scnn_dp_evaluate(dp, val->images, val->labels, val->n, &e->val_loss,
+                                  &e->val_acc, NULL);
+        else
+            scnn_model_evaluate(m, val->images, val->labels, val->n, &e->val_loss, &e->val_acc,
+                                NULL, NULL);
+        if (st != SCNN_OK)
+            goto out;
         if (o->progress)
             printf("\r%*s\r", 100, "");
         printf("%s Epoch %d/%d - %zu images - %.1fs - %.0f img/s - loss: %.4f - acc: %.4f - "
                "val_loss: %.4f - val_acc: %.4f\n",
-               tag(k), epoch, o->epochs, n_train, e->seconds, e->images_per_s, e->loss, e->acc,
+               tag(r, k), epoch, o->epochs, n_train, e->seconds, e->images_per_s, e->loss, e->acc,
                e->val_loss, e->val_acc);
         fflush(stdout);
 
         snprintf(path, sizeof path, "%s/history.csv", dir);
-        if ((st = scnn_run_history_write(path, hist, epoch)) != SCNN_OK)
+        if (writer && (st = scnn_run_history_write(path, hist, epoch)) != SCNN_OK)
             goto out;
         /* Keras's ModelCheckpoint(save_best_only) keeps the first epoch with the best figure
          * (there is always a validation set: run_all refuses an empty one). */
@@ -609,7 +626,7 @@ static scnn_status train_iteration(run *r, int k, const scnn_dataset *train,
             meta.val_loss = e->val_loss;
             meta.val_acc = e->val_acc;
             snprintf(path, sizeof path, "%s/best.ckpt", dir);
-            if ((st = scnn_checkpoint_save(path, m, &meta)) != SCNN_OK)
+            if (writer && (st = scnn_checkpoint_save(path, m, &meta)) != SCNN_OK)
                 goto out;
         } else {
             s.since_best++;
@@ -622,11 +639,11 @@ static scnn_status train_iteration(run *r, int k, const scnn_dataset *train,
         meta.val_loss = e->val_loss;
         meta.val_acc = e->val_acc;
         snprintf(path, sizeof path, "%s/slot-%c.ckpt", dir, s.slot);
-        if ((st = scnn_checkpoint_save(path, m, &meta)) != SCNN_OK ||
-            (st = file_sha256(path, s.ckpt_sha)) != SCNN_OK)
+        if (writer && ((st = scnn_checkpoint_save(path, m, &meta)) != SCNN_OK ||
+                       (st = file_sha256(path, s.ckpt_sha)) != SCNN_OK))
             goto out;
         snprintf(path, sizeof path, "%s/state.txt", dir);
-        if ((st = write_state(path, &s, hist)) != SCNN_OK)
+        if (writer && (st = write_state(path, &s, hist)) != SCNN_OK)
             goto out;
     }
 
@@ -645,13 +662,23 @@ static scnn_status train_iteration(run *r, int k, const scnn_dataset *train,
     (void)t_iter;
 
     snprintf(path, sizeof path, "%s/best.ckpt", dir);
+    if (dp)
+        scnn_dist_barrier(); /* rank 0 has written it */
     if ((st = scnn_checkpoint_load(path, m, NULL)) != SCNN_OK)
         goto out;
-    scnn_model_evaluate(m, r->test.images, r->test.labels, r->n_test, &res->test_loss,
-                        &res->test_acc, NULL, test_probs);
+    if (dp)
+        st = scnn_dp_evaluate(dp, r->test.images, r->test.labels, r->n_test, &res->test_loss,
+                              &res->test_acc, test_probs);
+    else
+        scnn_model_evaluate(m, r->test.images, r->test.labels, r->n_test, &res->test_loss,
+                            &res->test_acc, NULL, test_probs);
+    if (st != SCNN_OK)
+        goto out;
     printf("%s kept epoch %d (val_loss %.4f, val_acc %.4f); test_loss: %.4f - test_acc: %.4f\n",
-           tag(k), res->best_epoch, res->val_loss, res->val_acc, res->test_loss,
+           tag(r, k), res->best_epoch, res->val_loss, res->val_acc, res->test_loss,
            res->test_acc);
+    if (!writer)
+        goto out;
     if ((st = write_result(o->out_dir, k, res, test_probs, r->n_test)) != SCNN_OK)
         goto out;
     /* Finished: the resume slots are no longer needed. */
@@ -663,6 +690,7 @@ static scnn_status train_iteration(run *r, int k, const scnn_dataset *train,
     unlink(path);
 
 out:
+    scnn_dp_free(dp);
     scnn_model_free(m);
     free(order);
     free(bx);
@@ -691,8 +719,18 @@ static scnn_status run_all(run *r)
     if (o->limit && o->limit < r->all.n)
         r->all.n = o->limit;
     r->n_test = o->test_limit && o->test_limit < r->test.n ? o->test_limit : r->test.n;
+    const bool resumed = r->conf.dataset[0] != 0;
     if (o->iterations == 0)
         o->iterations = strcmp(o->dataset, "mnist") == 0 ? 1 : 5;
+    /* One model under several ranks: they train it together (a resumed run keeps its mode). */
+    if (!resumed && scnn_dist_size() > 1 && o->iterations == 1)
+        o->data_parallel = true;
+    if (o->data_parallel && scnn_dist_size() > SCNN_DP_CHUNKS)
+        return scnn_fail(SCNN_ERR_ARG,
+                         "data-parallel training splits every batch into %d chunks: at most %d "
+                         "ranks, not %d (or train several models: --iterations N without "
+                         "--data-parallel puts one on each rank)",
+                         SCNN_DP_CHUNKS, SCNN_DP_CHUNKS, scnn_dist_size());
     snprintf(r->backend_name, sizeof r->backend_name, "%s", o->backend->name);
     r->threads = scnn_backend_threads(o->backend);
 
@@ -713,6 +751,9 @@ static scnn_status run_all(run *r)
     if (scnn_dist_size() > 1) {
         setvbuf(stdout, NULL, _IOLBF, 0);
         o->progress = false;   /* mpirun hands ranks a terminal: no bar drawn over another's */
+        /* data-parallel: every rank has every line; rank 0 alone prints them */
+        if (o->data_parallel && scnn_dist_rank() != 0 && !freopen("/dev/null", "w", stdout))
+            return scnn_fail(SCNN_ERR_IO, "rank %d: cannot silence stdout", scnn_dist_rank());
     }
     if ((st = scnn_mkdirs(o->out_dir)) != SCNN_OK ||
         (scnn_dist_rank() == 0 && (st = scnn_run_conf_write(o->out_dir, o)) != SCNN_OK))
@@ -726,7 +767,11 @@ static scnn_status run_all(run *r)
                o->dataset, o->protocol,
                o->iterations, o->iterations == 1 ? "" : "s", o->epochs, o->batch, o->augment,
                (unsigned long long)o->seed, o->out_dir);
-        if (scnn_dist_size() > 1)
+        if (o->data_parallel)
+            printf("data-parallel over %d rank%s: every batch in %d chunks, their sums added in "
+                   "chunk order (the same weights for any rank count); rank 0 writes\n",
+                   scnn_dist_size(), scnn_dist_size() == 1 ? "" : "s", SCNN_DP_CHUNKS);
+        else if (scnn_dist_size() > 1)
             printf("%d ranks: rank r trains iterations r, r + %d, ...; rank 0 writes the summary\n",
                    scnn_dist_size(), scnn_dist_size());
         fflush(stdout);
@@ -743,7 +788,9 @@ static scnn_status run_all(run *r)
      * folders, exactly as one process would (each iteration's numbers depend only on the seed,
      * the options and the backend); then rank 0 reads the others' results as a resumed run reads
      * finished iterations, and writes the ensemble and the summary. */
-    const int rank = scnn_dist_rank(), ranks = scnn_dist_size();
+    /* Data-parallel: every rank takes part in every iteration (as one process would). */
+    const int rank = o->data_parallel ? 0 : scnn_dist_rank(),
+              ranks = o->data_parallel ? 1 : scnn_dist_size();
     size_t n_train = 0, n_val = 0;
     for (int k = 0; k < o->iterations && st == SCNN_OK; k++) {
         if (k % ranks != rank)
@@ -758,12 +805,12 @@ static scnn_status run_all(run *r)
         if (done < 0) {
             st = SCNN_ERR_FORMAT;
         } else if (done) {
-            printf("%s already done: kept epoch %d, test_acc %.4f\n", tag(k), res[k].best_epoch,
+            printf("%s already done: kept epoch %d, test_acc %.4f\n", tag(r, k), res[k].best_epoch,
                    res[k].test_acc);
         } else {
             printf("%s seed %llu: %zu training images (%zu originals x%d), %zu validation, "
                    "%zu test\n",
-                   tag(k), (unsigned long long)(o->seed + (uint64_t)k), train.n,
+                   tag(r, k), (unsigned long long)(o->seed + (uint64_t)k), train.n,
                    strcmp(o->protocol, "clean") == 0 ? train.n / (size_t)(1 + o->augment)
                                                      : train.n,
                    strcmp(o->protocol, "clean") == 0 ? 1 + o->augment : 1, val.n, r->n_test);
@@ -798,6 +845,8 @@ static scnn_status run_all(run *r)
             scnn_dataset_free(&val);
         }
     }
+    if (o->data_parallel && scnn_dist_rank() != 0)
+        goto out;   /* rank 0 writes the summary */
     if (st == SCNN_OK) {
         /* The ensemble: the mean of the models' probabilities. */
         double loss = 0;

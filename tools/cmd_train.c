@@ -40,6 +40,11 @@ static void train_help(void)
            "  --out DIR        run folder (default runs/<dataset>-<timestamp>); writes\n"
            "                   DIR/iter-K/{history.csv,best.ckpt,result.txt}, DIR/summary.json\n"
            "  --no-report      do not write DIR/report/ (scnn report) at the end\n"
+           "  --data-parallel  under mpirun: the ranks train each model together, every batch\n"
+           "                   in 20 fixed chunks whose sums are added in chunk order, so the\n"
+           "                   weights are those of one process with --data-parallel (the\n"
+           "                   default under several ranks for one model; with more models the\n"
+           "                   default puts one on each rank)\n"
            "  --resume DIR     continue a killed run in DIR with its saved options (byte-\n"
            "                   identical to an uninterrupted run on the same backend)\n\n"
            "Environment: SCNN_BACKEND=naive|im2col|avx2|omp|avx512|omp512|auto selects the kernels;\n"
@@ -197,6 +202,8 @@ static int train(int argc, char **argv)
             o.patience = (int)n;
         } else if (strcmp(a, "--no-report") == 0) {
             no_report = true;
+        } else if (strcmp(a, "--data-parallel") == 0) {
+            o.data_parallel = true;
         } else if (OPT("--resume")) {
             NEED("--resume");
             resume = v;
