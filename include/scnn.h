@@ -225,6 +225,12 @@ typedef struct scnn_train_opts {
 
 /* The chunks of a data-parallel batch: at most this many ranks. */
 #define SCNN_DP_CHUNKS 20
+#define SCNN_DP_TOO_MANY                                                                          \
+    "data-parallel training splits every batch into %d chunks: at most %d ranks, not %d (or "    \
+    "train several models: --iterations N without --data-parallel puts one on each rank)"
+/* Whether a run of these options over `ranks` processes is data-parallel: asked for, or the
+ * default for one model over several ranks. */
+bool scnn_train_is_data_parallel(const scnn_train_opts *o, int ranks);
 
 /* The largest values the options take (the CLI refuses larger ones). */
 #define SCNN_MAX_EPOCHS 100000

@@ -59,6 +59,13 @@ static bool select_by_acc(const scnn_train_opts *o) { return strcmp(o->select, "
 
 /* ---- small file helpers ------------------------------------------------------------------- */
 
+bool scnn_train_is_data_parallel(const scnn_train_opts *o, int ranks)
+{
+    const int iterations =
+        o->iterations ? o->iterations : (o->dataset && strcmp(o->dataset, "mnist") == 0 ? 1 : 5);
+    return o->data_parallel || (ranks > 1 && iterations == 1);
+}
+
 scnn_status scnn_train_opts_check(const scnn_train_opts *o)
 {
     if (!o || !o->dataset || !scnn_class_names(o->dataset))
@@ -708,6 +715,14 @@ static scnn_status run_all(run *r)
     char dir[2048];
     if (st != SCNN_OK)
         return st;
+    /* One model under several ranks: they train it together (a resumed run keeps its mode). */
+    if (r->conf.dataset[0] == 0)
+        o->data_parallel = scnn_train_is_data_parallel(o, scnn_dist_size());
+    if (o->iterations == 0)
+        o->iterations = strcmp(o->dataset, "mnist") == 0 ? 1 : 5;
+    if (o->data_parallel && scnn_dist_size() > SCNN_DP_CHUNKS)
+        return scnn_fail(SCNN_ERR_ARG, SCNN_DP_TOO_MANY, SCNN_DP_CHUNKS, SCNN_DP_CHUNKS,
+                         scnn_dist_size());
     if (o->data_dir)
         snprintf(dir, sizeof dir, "%s", o->data_dir);
     else
@@ -719,18 +734,6 @@ static scnn_status run_all(run *r)
     if (o->limit && o->limit < r->all.n)
         r->all.n = o->limit;
     r->n_test = o->test_limit && o->test_limit < r->test.n ? o->test_limit : r->test.n;
-    const bool resumed = r->conf.dataset[0] != 0;
-    if (o->iterations == 0)
-        o->iterations = strcmp(o->dataset, "mnist") == 0 ? 1 : 5;
-    /* One model under several ranks: they train it together (a resumed run keeps its mode). */
-    if (!resumed && scnn_dist_size() > 1 && o->iterations == 1)
-        o->data_parallel = true;
-    if (o->data_parallel && scnn_dist_size() > SCNN_DP_CHUNKS)
-        return scnn_fail(SCNN_ERR_ARG,
-                         "data-parallel training splits every batch into %d chunks: at most %d "
-                         "ranks, not %d (or train several models: --iterations N without "
-                         "--data-parallel puts one on each rank)",
-                         SCNN_DP_CHUNKS, SCNN_DP_CHUNKS, scnn_dist_size());
     snprintf(r->backend_name, sizeof r->backend_name, "%s", o->backend->name);
     r->threads = scnn_backend_threads(o->backend);
 

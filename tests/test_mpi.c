@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/dist.h"
+#include "scnn.h"
 
 /* One thread per rank, the same backend on every side (its numbers do not depend on threads).
  * Under the sanitizers (make test SANITIZE=1) LeakSanitizer checks every rank, with Open MPI's
@@ -29,6 +30,10 @@
                "-x LSAN_OPTIONS -x ASAN_OPTIONS -x PMIX_MCA_mca_base_component_disable_dlclose "
 #define SMALL "--epochs 2 --limit 1000 --test-limit 200 --augment 0 --no-report"
 #define LONGER "--iterations 2 --epochs 3 --limit 1500 --test-limit 200 --augment 0 --no-report"
+#define DP "--data-parallel --iterations 1 --batch 100 --epochs 2 --limit 1250 --test-limit 200 " \
+           "--augment 0 --no-report"
+#define DP_LONGER "--data-parallel --iterations 1 --batch 100 --epochs 3 --limit 1250 " \
+                  "--test-limit 200 --augment 0 --no-report"
 
 static char *tmp;
 static char lsan[1200];
@@ -100,51 +105,103 @@ static void test_iterations_over_ranks(void **state)
     assert_same_run("one", "three", 3);
 }
 
-/* Kills rank 1 of a 2-rank run once it has finished an epoch of its iteration; the job must
- * end, non-zero, well within the timeout; --resume with 1 process and with 2 ranks then gives
- * the uninterrupted run. */
-static void test_kill_and_resume(void **state)
+/* Kills rank 1 of a 2-rank run of args once `state` (a state.txt under the run folder) shows
+ * a finished epoch; the job must end, non-zero, well within the timeout; --resume with 1
+ * process and with `ranks2` ranks then gives the uninterrupted run (`whole`, of one process). */
+static void kill_and_resume(const char *args, const char *whole, int iterations,
+                            const char *state, int ranks2)
 {
-    (void)state;
-    assert_int_equal(train(LONGER, "whole"), 0);
+    char killed[64], copy[64];
+    snprintf(killed, sizeof killed, "killed-%s", whole);
+    snprintf(copy, sizeof copy, "killed2-%s", whole);
+    assert_int_equal(train(args, whole), 0);
     char *out;
     int rc = tu_run(
         &out,
-        "cd %s; (%s LSAN_OPTIONS='%s' " MPIRUN "-np 2 %s train " LONGER " --data %s --out killed "
-        ">killed.log 2>&1; echo $? > killed.rc) & "
-        "for i in $(seq 1200); do [ -f %s/killed/iter-1/state.txt ] && break; sleep 0.1; done; "
+        "cd %s; (%s LSAN_OPTIONS='%s' " MPIRUN "-np 2 %s train %s --data %s --out %s "
+        ">%s.log 2>&1; echo $? > %s.rc) & "
+        "for i in $(seq 1200); do [ -f %s/%s/%s ] && break; sleep 0.1; done; "
         "t0=$(date +%%s); "
-        "for p in $(pgrep -f -- '--out killed'); do "
+        "for p in $(pgrep -f -- '--out %s'); do "
         "  tr '\\0' '\\n' < /proc/$p/environ 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 "
         "    && kill -9 $p; done; "
-        "wait; cat killed.log; echo \"rc $(cat killed.rc) after $(( $(date +%%s) - t0 )) s\"",
-        tmp, ENV, lsan, scnn, data, tmp);
+        "wait; cat %s.log; echo \"rc $(cat %s.rc) after $(( $(date +%%s) - t0 )) s\"",
+        tmp, ENV, lsan, scnn, args, data, killed, killed, killed, tmp, killed, state, killed,
+        killed, killed);
     assert_int_equal(rc, 0);
     int job_rc = -1, secs = -1;
     assert_int_equal(sscanf(strstr(out, "rc ") ? strstr(out, "rc ") : "", "rc %d after %d s",
                             &job_rc, &secs),
                      2);
-    printf("killed rank 1: the job ended with exit %d, %d s after the kill\n", job_rc, secs);
+    printf("%s: killed rank 1: the job ended with exit %d, %d s after the kill\n", whole, job_rc,
+           secs);
     if (getenv("TEST_MPI_DEBUG"))
         printf("%s\n", out);
     assert_int_not_equal(job_rc, 0);
     assert_true(secs <= 60);
     free(out);
 
-    assert_int_equal(tu_run(&out, "cp -r %s/killed %s/killed2", tmp, tmp), 0);
+    assert_int_equal(tu_run(&out, "cp -r %s/%s %s/%s", tmp, killed, tmp, copy), 0);
     free(out);
-    rc = tu_run(&out, "%s LSAN_OPTIONS='%s' %s train --resume %s/killed 2>&1", ENV, lsan,
-                scnn, tmp);
+    rc = tu_run(&out, "%s LSAN_OPTIONS='%s' %s train --resume %s/%s 2>&1", ENV, lsan, scnn, tmp,
+                killed);
     if (rc != 0)
         fail_msg("resume with 1 process: %s", out);
     free(out);
-    assert_same_run("whole", "killed", 2);
-    rc = tu_run(&out, "%s LSAN_OPTIONS='%s' " MPIRUN "-np 2 %s train --resume %s/killed2 2>&1",
-                ENV, lsan, scnn, tmp);
+    assert_same_run(whole, killed, iterations);
+    rc = tu_run(&out, "%s LSAN_OPTIONS='%s' " MPIRUN "-np %d %s train --resume %s/%s 2>&1", ENV,
+                lsan, ranks2, scnn, tmp, copy);
     if (rc != 0)
-        fail_msg("resume with 2 ranks: %s", out);
+        fail_msg("resume with %d ranks: %s", ranks2, out);
     free(out);
-    assert_same_run("whole", "killed2", 2);
+    assert_same_run(whole, copy, iterations);
+}
+
+/* Iterations over ranks: rank 1 is killed once its iteration (1) has finished an epoch. */
+static void test_kill_and_resume(void **state)
+{
+    (void)state;
+    kill_and_resume(LONGER, "whole", 2, "iter-1/state.txt", 2);
+}
+
+/* Data-parallel: 1000 training images in batches of 100, so 2 epochs are 20 steps; 2 and 3
+ * ranks give the run folder of one process with --data-parallel, byte for byte. One model over
+ * several ranks is data-parallel by default (run.conf says so); more ranks than chunks is one
+ * line, exit 2, and nothing written. */
+static void test_data_parallel(void **state)
+{
+    (void)state;
+    assert_int_equal(train(DP, "dp1"), 0);
+    assert_int_equal(train_ranks(2, DP, "dp2"), 0);
+    assert_same_run("dp1", "dp2", 1);
+    assert_int_equal(train_ranks(3, DP, "dp3"), 0);
+    assert_same_run("dp1", "dp3", 1);
+    char *out;
+    assert_int_equal(train_ranks(2, "--iterations 1 --epochs 1 --limit 500 --augment 0 "
+                                    "--test-limit 100 --no-report", "dpdefault"), 0);
+    int rc = tu_run(&out, "grep -x data_parallel=1 %s/dpdefault/run.conf", tmp);
+    assert_int_equal(rc, 0);
+    free(out);
+    rc = tu_run(&out, "%s LSAN_OPTIONS='%s' " MPIRUN "--quiet -np %d %s train " DP
+                " --data %s --out %s/toomany 2>&1", ENV, lsan, SCNN_DP_CHUNKS + 1, scnn, data,
+                tmp);
+    assert_int_equal(rc, 2);
+    int ours = 0;
+    for (const char *p = out; (p = strstr(p, "scnn train: ")); p++)
+        ours++;
+    if (ours != 1 || !strstr(out, "at most 20 ranks"))
+        fail_msg("expected scnn's error once, got: %s", out);
+    free(out);
+    char toomany[PATH_MAX];
+    snprintf(toomany, sizeof toomany, "%s/toomany", tmp);
+    assert_int_not_equal(access(toomany, F_OK), 0);
+}
+
+/* Data-parallel, rank 1 killed after the first epoch: resumed by 1 process and by 3 ranks. */
+static void test_data_parallel_kill_and_resume(void **state)
+{
+    (void)state;
+    kill_and_resume(DP_LONGER, "dpwhole", 1, "iter-0/state.txt", 3);
 }
 
 /* A usage error and --help are rank 0's to print: one line (mpirun --quiet drops Open MPI's own
@@ -215,6 +272,8 @@ int main(void)
             cmocka_unit_test(test_usage_error_once),
             cmocka_unit_test(test_iterations_over_ranks),
             cmocka_unit_test(test_kill_and_resume),
+            cmocka_unit_test(test_data_parallel),
+            cmocka_unit_test(test_data_parallel_kill_and_resume),
         };
         rc = cmocka_run_group_tests(tests, NULL, NULL);
     }

@@ -230,6 +230,13 @@ static int train(int argc, char **argv)
             return usage_error("train", "--limit: %s (raise --limit or change --val-split)", why);
         }
     }
+    if (!resume && scnn_train_is_data_parallel(&o, scnn_dist_size()) &&
+        scnn_dist_size() > SCNN_DP_CHUNKS) {
+        char why[300];
+        snprintf(why, sizeof why, SCNN_DP_TOO_MANY, SCNN_DP_CHUNKS, SCNN_DP_CHUNKS,
+                 scnn_dist_size());
+        return usage_error("train", "%s", why);
+    }
     /* The backend is each rank's own (its host's CPU): a rank that cannot run it says so. */
     options_parsed();
     if (!(o.backend = pick_backend("train")))
