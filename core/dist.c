@@ -138,6 +138,31 @@ void scnn_dist_allgather(void *buf, const size_t *off, const size_t *len)
 #endif
 }
 
+void scnn_dist_alltoall(const void *send, const size_t *soff, const size_t *slen, void *recv,
+                        const size_t *roff, const size_t *rlen)
+{
+#ifdef SCNN_MPI
+    if (g_mpi && g_size > 1) {
+        int *v = malloc(4 * (size_t)g_size * sizeof *v);
+        if (!v) {
+            scnn_fail(SCNN_ERR_NOMEM, "out of memory exchanging over %d ranks", g_size);
+            MPI_Abort(MPI_COMM_WORLD, 1);
+        }
+        for (int r = 0; r < g_size; r++) {
+            v[r] = (int)slen[r];
+            v[g_size + r] = (int)soff[r];
+            v[2 * g_size + r] = (int)rlen[r];
+            v[3 * g_size + r] = (int)roff[r];
+        }
+        MPI_Alltoallv(send, v, v + g_size, MPI_BYTE, recv, v + 2 * g_size, v + 3 * g_size,
+                      MPI_BYTE, MPI_COMM_WORLD);
+        free(v);
+        return;
+    }
+#endif
+    memcpy((char *)recv + roff[0], (const char *)send + soff[0], slen[0] < rlen[0] ? slen[0] : rlen[0]);
+}
+
 int scnn_dist_finish(int exit_code)
 {
 #ifdef SCNN_MPI

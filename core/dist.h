@@ -31,6 +31,11 @@ void scnn_dist_share(int count, int rank, int ranks, int *lo, int *hi);
 /* In place: every rank's bytes [off[r], off[r] + len[r]) of buf (r = 0 .. size - 1), on every
  * rank (MPI_Allgatherv; each range under 2 GiB). Nothing to do for one process. */
 void scnn_dist_allgather(void *buf, const size_t *off, const size_t *len);
+/* Every rank sends its bytes send[soff[r], +slen[r]) to rank r and receives rank r's into
+ * recv[roff[r], +rlen[r]) (MPI_Alltoallv; each range under 2 GiB). One process: its own range
+ * is copied. */
+void scnn_dist_alltoall(const void *send, const size_t *soff, const size_t *slen, void *recv,
+                        const size_t *roff, const size_t *rlen);
 /* Leaves the job. exit_code != 0 with several ranks aborts the whole job (MPI_Abort), so that
  * no rank waits forever for one that failed; returns exit_code otherwise. */
 int scnn_dist_finish(int exit_code);

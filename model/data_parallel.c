@@ -22,6 +22,8 @@ struct scnn_dp {
     size_t g_floats, off[SCNN_MODEL_PARAMS];
     bool partial[SCNN_MODEL_PARAMS];
     float *part;
+    float *send, *recv; /* several ranks: this rank's chunks by slice; every chunk's slice */
+    float *total;       /* the added gradient vector [G] */
     double sums[C][2 * BN_MAX_C]; /* per-chunk batch-norm sums, loss figures */
     int bound[C + 1];             /* this batch's chunk boundaries */
 };
@@ -62,9 +64,16 @@ scnn_status scnn_dp_create(scnn_dp **out, scnn_model *m)
             d->g_floats += (p->size + 15) / 16 * 16;
         }
     }
-    d->part = scnn_alloc_aligned((size_t)C * d->g_floats * sizeof(float));
-    if (!d->part) {
-        free(d);
+    const size_t G = d->g_floats, own = (size_t)(d->c1 - d->c0);
+    d->part = scnn_alloc_aligned((size_t)C * G * sizeof(float));
+    d->total = scnn_alloc_aligned(G * sizeof(float));
+    if (ranks > 1) {   /* a slice is at most ceil(G/16/R) blocks */
+        const size_t slice = ((G / 16 + (size_t)ranks - 1) / (size_t)ranks) * 16;
+        d->send = scnn_alloc_aligned(own * G * sizeof(float));
+        d->recv = scnn_alloc_aligned((size_t)C * slice * sizeof(float));
+    }
+    if (!d->part || !d->total || (ranks > 1 && (!d->send || !d->recv))) {
+        scnn_dp_free(d);
         return scnn_fail(SCNN_ERR_NOMEM, "out of memory for %d chunks of partial gradients", C);
     }
     *out = d;
@@ -73,8 +82,12 @@ scnn_status scnn_dp_create(scnn_dp **out, scnn_model *m)
 
 void scnn_dp_free(scnn_dp *d)
 {
-    if (d)
+    if (d) {
         free(d->part);
+        free(d->send);
+        free(d->recv);
+        free(d->total);
+    }
     free(d);
 }
 
@@ -184,6 +197,58 @@ static void chunk_grads(const scnn_dp *d, int c, float **g)
         g[i] = d->partial[i] ? d->part + (size_t)c * d->g_floats + d->off[i] : NULL;
 }
 
+/* The weight gradients: every chunk's partial, added in chunk order. Rank r adds slice r of the
+ * gradient vector, for which an all-to-all brings it every chunk's part, then every rank gathers
+ * the added slices (a reduce-scatter and an all-gather, in a fixed order): a rank receives
+ * about G x (C/R + 1) floats a step instead of G x C, and adds G/R x C of them. */
+static void reduce_gradients(scnn_dp *d)
+{
+    scnn_model *m = d->m;
+    const size_t G = d->g_floats, es = sizeof(float);
+    size_t lo[C + 1] = {0}, soff[C] = {0}, slen[C] = {0}, roff[C] = {0}, rlen[C] = {0};
+    for (int s = 0; s < d->ranks; s++) {   /* slice s: [lo[s], lo[s+1]), whole 16-float blocks */
+        int a, b;
+        scnn_dist_share((int)(G / 16), s, d->ranks, &a, &b);
+        lo[s] = (size_t)a * 16;
+        lo[s + 1] = (size_t)b * 16;
+    }
+    const size_t mine = lo[d->rank + 1] - lo[d->rank];
+    const int own = d->c1 - d->c0;
+    const float *recv = d->part;   /* one process: every chunk's whole vector is here */
+    size_t stride = G;
+    if (d->ranks > 1) {
+        size_t at = 0;
+        for (int s = 0; s < d->ranks; s++) {
+            const size_t n = lo[s + 1] - lo[s];
+            soff[s] = at * es;
+            slen[s] = (size_t)own * n * es;
+            for (int c = d->c0; c < d->c1; c++, at += n)
+                memcpy(d->send + at, d->part + (size_t)c * G + lo[s], n * es);
+            roff[s] = (size_t)d->lo[s] * mine * es;
+            rlen[s] = (size_t)(d->lo[s + 1] - d->lo[s]) * mine * es;
+        }
+        scnn_dist_alltoall(d->send, soff, slen, d->recv, roff, rlen);
+        recv = d->recv;
+        stride = mine;
+    }
+    float *sum = d->total + lo[d->rank];
+    const float *first = recv + (d->ranks > 1 ? 0 : lo[d->rank]);
+    memcpy(sum, first, mine * es);
+    for (int c = 1; c < C; c++) {
+        const float *src = first + (size_t)c * stride;
+        for (size_t k = 0; k < mine; k++)
+            sum[k] += src[k];
+    }
+    for (int s = 0; s < d->ranks; s++) {
+        soff[s] = lo[s] * es;
+        slen[s] = (lo[s + 1] - lo[s]) * es;
+    }
+    scnn_dist_allgather(d->total, soff, slen);
+    for (int i = 0; i < SCNN_MODEL_PARAMS; i++)
+        if (d->partial[i])
+            memcpy(m->params[i].g, d->total + d->off[i], m->params[i].size * es);
+}
+
 float scnn_dp_train_batch(scnn_dp *d, const uint8_t *images, const uint8_t *labels, int n,
                           int *correct)
 {
@@ -253,20 +318,7 @@ float scnn_dp_train_batch(scnn_dp *d, const uint8_t *images, const uint8_t *labe
     }
     bn_backward(d, 0, n, false);
 
-    /* The weight gradients: every chunk's, added in chunk order. */
-    gather_chunks(d, d->part, d->g_floats * sizeof(float));
-    for (int i = 0; i < SCNN_MODEL_PARAMS; i++) {
-        if (!d->partial[i])
-            continue;
-        float *dst = m->params[i].g;
-        const size_t size = m->params[i].size;
-        memcpy(dst, d->part + d->off[i], size * sizeof(float));
-        for (int c = 1; c < C; c++) {
-            const float *src = d->part + (size_t)c * d->g_floats + d->off[i];
-            for (size_t k = 0; k < size; k++)
-                dst[k] += src[k];
-        }
-    }
+    reduce_gradients(d);
     scnn_model_adam(m);
     if (correct)
         *correct = (int)right;
