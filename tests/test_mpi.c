@@ -30,10 +30,10 @@
                "-x LSAN_OPTIONS -x ASAN_OPTIONS -x PMIX_MCA_mca_base_component_disable_dlclose "
 #define SMALL "--epochs 2 --limit 1000 --test-limit 200 --augment 0 --no-report"
 #define LONGER "--iterations 2 --epochs 3 --limit 1500 --test-limit 200 --augment 0 --no-report"
-#define DP "--data-parallel --iterations 1 --batch 100 --epochs 2 --limit 1250 --test-limit 200 " \
+#define DP "--data-parallel --iterations 1 --batch 50 --epochs 2 --limit 625 --test-limit 100 " \
            "--augment 0 --no-report"
-#define DP_LONGER "--data-parallel --iterations 1 --batch 100 --epochs 3 --limit 1250 " \
-                  "--test-limit 200 --augment 0 --no-report"
+#define DP_LONGER "--data-parallel --iterations 1 --batch 50 --epochs 3 --limit 625 " \
+                  "--test-limit 100 --augment 0 --no-report"
 
 static char *tmp;
 static char lsan[1200];
@@ -164,7 +164,7 @@ static void test_kill_and_resume(void **state)
     kill_and_resume(LONGER, "whole", 2, "iter-1/state.txt", 2);
 }
 
-/* Data-parallel: 1000 training images in batches of 100, so 2 epochs are 20 steps; 2 and 3
+/* Data-parallel: 500 training images in batches of 50, so 2 epochs are 20 steps; 2 and 3
  * ranks give the run folder of one process with --data-parallel, byte for byte. One model over
  * several ranks is data-parallel by default (run.conf says so); more ranks than chunks is one
  * line, exit 2, and nothing written. */
