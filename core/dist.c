@@ -114,22 +114,31 @@ void scnn_dist_share(int count, int rank, int ranks, int *lo, int *hi)
     *hi = (int)((long long)count * (rank + 1) / ranks);
 }
 
+#ifdef SCNN_MPI
+/* MPI's int counts and displacements of byte ranges: lists[k][r] for each of the k lists of
+ * size_t given, in one array the caller frees (the job ends if there is no memory for it). */
+static int *mpi_counts(int k, const size_t *const *lists)
+{
+    int *v = malloc((size_t)k * (size_t)g_size * sizeof *v);
+    if (!v) {
+        scnn_fail(SCNN_ERR_NOMEM, "out of memory exchanging over %d ranks", g_size);
+        MPI_Abort(MPI_COMM_WORLD, 1);
+        return NULL;
+    }
+    for (int j = 0; j < k; j++)
+        for (int r = 0; r < g_size; r++)
+            v[j * g_size + r] = (int)lists[j][r];
+    return v;
+}
+#endif
+
 void scnn_dist_allgather(void *buf, const size_t *off, const size_t *len)
 {
 #ifdef SCNN_MPI
     if (g_mpi && g_size > 1) {
-        int *counts = malloc(2 * (size_t)g_size * sizeof *counts);
-        if (!counts) {
-            scnn_fail(SCNN_ERR_NOMEM, "out of memory gathering over %d ranks", g_size);
-            MPI_Abort(MPI_COMM_WORLD, 1);
-        }
-        for (int r = 0; r < g_size; r++) {
-            counts[r] = (int)len[r];
-            counts[g_size + r] = (int)off[r];
-        }
-        MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_BYTE, buf, counts, counts + g_size, MPI_BYTE,
-                       MPI_COMM_WORLD);
-        free(counts);
+        int *v = mpi_counts(2, (const size_t *const[]){len, off});
+        MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_BYTE, buf, v, v + g_size, MPI_BYTE, MPI_COMM_WORLD);
+        free(v);
     }
 #else
     (void)buf;
@@ -143,17 +152,7 @@ void scnn_dist_alltoall(const void *send, const size_t *soff, const size_t *slen
 {
 #ifdef SCNN_MPI
     if (g_mpi && g_size > 1) {
-        int *v = malloc(4 * (size_t)g_size * sizeof *v);
-        if (!v) {
-            scnn_fail(SCNN_ERR_NOMEM, "out of memory exchanging over %d ranks", g_size);
-            MPI_Abort(MPI_COMM_WORLD, 1);
-        }
-        for (int r = 0; r < g_size; r++) {
-            v[r] = (int)slen[r];
-            v[g_size + r] = (int)soff[r];
-            v[2 * g_size + r] = (int)rlen[r];
-            v[3 * g_size + r] = (int)roff[r];
-        }
+        int *v = mpi_counts(4, (const size_t *const[]){slen, soff, rlen, roff});
         MPI_Alltoallv(send, v, v + g_size, MPI_BYTE, recv, v + 2 * g_size, v + 3 * g_size,
                       MPI_BYTE, MPI_COMM_WORLD);
         free(v);
