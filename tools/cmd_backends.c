@@ -9,20 +9,21 @@
 #include "core/core.h"
 #include "tools/cli.h"
 
+static void backends_help(void)
+{
+    printf("usage: %s backends\n\nLists the kernel backends, whether each can run on this "
+           "CPU (and why not), and the operations each leaves to naive; [auto] marks the\n"
+           "fastest available, or [selected] the one SCNN_BACKEND=name names. An "
+           "unknown or unavailable name is an error, as in every command that runs "
+           "kernels.\n",
+           prog);
+}
+
 int cmd_backends(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            printf("usage: %s backends\n\nLists the kernel backends, whether each can run on this "
-                   "CPU (and why not), and the operations each leaves to naive; [auto] marks the\n"
-                   "fastest available, or [selected] the one SCNN_BACKEND=name names. An "
-                   "unknown or unavailable name is an error, as in every command that runs "
-                   "kernels.\n",
-                   prog);
-            return 0;
-        }
-        return usage_error("backends", "unknown option '%s'", argv[i]);
-    }
+    const int rc = cli_no_options("backends", argc, argv, backends_help);
+    if (rc >= 0)
+        return rc;
     /* What SCNN_BACKEND selects (validated as every command that picks a backend does). */
     const scnn_backend *chosen = pick_backend("backends");
     const char *env = getenv("SCNN_BACKEND");

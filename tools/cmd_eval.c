@@ -36,41 +36,23 @@ int cmd_eval(int argc, char **argv)
 {
     const char *model_path = NULL, *dataset = NULL, *data_dir = NULL, *probs_out = NULL;
     size_t test_limit = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        bool mt;
+    cli c = cli_start("eval", argc, argv);
+    while (cli_next(&c)) {
         long n;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+        if (cli_help(&c)) {
             eval_help();
             return 0;
         }
-        if ((v = opt_value(argc, argv, &i, "--model", &mt)), mt) {
-            if (!v || !*v)
-                return usage_error("eval", "option %s needs a value", "--model");
-            model_path = v;
-        } else if ((v = opt_value(argc, argv, &i, "--dataset", &mt)), mt) {
-            if (!v)
-                return usage_error("eval", "option %s needs a value", "--dataset");
-            if (!is_dataset(v))
-                return usage_error("eval", "unknown dataset '%s' (fashion_mnist or mnist)", v);
-            dataset = v;
-        } else if ((v = opt_value(argc, argv, &i, "--data", &mt)), mt) {
-            if (!v)
-                return usage_error("eval", "option %s needs a value", "--data");
-            data_dir = v;
-        } else if ((v = opt_value(argc, argv, &i, "--probs", &mt)), mt) {
-            if (!v || !*v)
-                return usage_error("eval", "option %s needs a value", "--probs");
-            probs_out = v;
-        } else if ((v = opt_value(argc, argv, &i, "--test-limit", &mt)), mt) {
-            if (!v || !scnn_parse_long(v, 1, 100000000, &n))
-                return usage_error("eval", "--test-limit: expected a positive integer, got '%s'",
-                                   v ? v : "");
+        if (cli_str(&c, "--model", &model_path) || cli_dataset(&c, "--dataset", false, &dataset) ||
+            cli_str(&c, "--data", &data_dir) || cli_str(&c, "--probs", &probs_out)) {
+        } else if (cli_long(&c, "--test-limit", 1, 100000000, &n)) {
             test_limit = (size_t)n;
         } else {
-            return usage_error("eval", "unknown option '%s'", a);
+            cli_unknown(&c);
         }
     }
+    if (c.rc >= 0)
+        return c.rc;
     const scnn_backend *be = pick_backend("eval");
     if (!be)
         return EXIT_USAGE;

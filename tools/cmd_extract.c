@@ -104,38 +104,23 @@ int cmd_extract(int argc, char **argv)
 {
     const char *dataset = "fashion_mnist", *out = NULL, *idx_dir = NULL;
     size_t limit = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        bool mt;
+    cli c = cli_start("extract", argc, argv);
+    while (cli_next(&c)) {
         long n;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+        if (cli_help(&c)) {
             extract_help();
             return 0;
         }
-        if ((v = opt_value(argc, argv, &i, "--dataset", &mt)), mt) {
-            if (!v)
-                return usage_error("extract", "option %s needs a value", "--dataset");
-            if (!is_dataset(v) && strcmp(v, "all") != 0)
-                return usage_error("extract", "unknown dataset '%s' (fashion_mnist, mnist or all)",
-                                   v);
-            dataset = v;
-        } else if ((v = opt_value(argc, argv, &i, "--out", &mt)), mt) {
-            if (!v || !*v)
-                return usage_error("extract", "option %s needs a value", "--out");
-            out = v;
-        } else if ((v = opt_value(argc, argv, &i, "--data", &mt)), mt) {
-            if (!v || !*v)
-                return usage_error("extract", "option %s needs a value", "--data");
-            idx_dir = v;
-        } else if ((v = opt_value(argc, argv, &i, "--limit", &mt)), mt) {
-            if (!v || !scnn_parse_long(v, 1, 100000000, &n))
-                return usage_error("extract", "--limit: expected a positive integer, got '%s'",
-                                   v ? v : "");
+        if (cli_dataset(&c, "--dataset", true, &dataset) || cli_str(&c, "--out", &out) ||
+            cli_str(&c, "--data", &idx_dir)) {
+        } else if (cli_long(&c, "--limit", 1, 100000000, &n)) {
             limit = (size_t)n;
         } else {
-            return usage_error("extract", "unknown option '%s'", a);
+            cli_unknown(&c);
         }
     }
+    if (c.rc >= 0)
+        return c.rc;
     bool all = strcmp(dataset, "all") == 0;
     if (all && idx_dir)
         return usage_error("extract", "%s", "--data names one data set's IDX folder: use it with "

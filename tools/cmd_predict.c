@@ -194,9 +194,10 @@ int cmd_predict(int argc, char **argv)
     bool invert = false, opts_done = false;
     path_list args = {0};
     int rc = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        bool mt;
+    static const char *const formats[] = {"text", "csv", NULL};
+    cli c = cli_start("predict", argc, argv);
+    while (cli_next(&c)) {
+        const char *a = cli_arg(&c), *format = NULL;
         long n;
         if (opts_done || a[0] != '-' || a[1] == 0) {
             if (!list_push(&args, a, NULL)) {
@@ -204,44 +205,27 @@ int cmd_predict(int argc, char **argv)
                 fprintf(stderr, "%s predict: error: out of memory\n", prog);
                 return 1;
             }
-            continue;
-        }
-        if (strcmp(a, "--") == 0) {
+        } else if (cli_flag(&c, "--")) {
             opts_done = true;
-        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+        } else if (cli_help(&c)) {
             list_free(&args);
             predict_help();
             return 0;
-        } else if (strcmp(a, "--invert") == 0) {
+        } else if (cli_flag(&c, "--invert")) {
             invert = true;
-        } else if ((v = opt_value(argc, argv, &i, "--model", &mt)), mt) {
-            if (!v || !*v)
-                rc = usage_error("predict", "option %s needs a value", "--model");
-            model_path = v;
-        } else if ((v = opt_value(argc, argv, &i, "--top", &mt)), mt) {
-            if (!v || !scnn_parse_long(v, 1, SCNN_CLASSES, &n))
-                rc = usage_error("predict", "--top: expected an integer 1..10, got '%s'",
-                                 v ? v : "");
-            else
-                o.top = (int)n;
-        } else if ((v = opt_value(argc, argv, &i, "--format", &mt)), mt) {
-            if (!v || (strcmp(v, "text") != 0 && strcmp(v, "csv") != 0))
-                rc = usage_error("predict", "--format: expected text or csv, got '%s'",
-                                 v ? v : "");
-            else
-                o.csv = strcmp(v, "csv") == 0;
-        } else if ((v = opt_value(argc, argv, &i, "--dataset", &mt)), mt) {
-            if (!v || !is_dataset(v))
-                rc = usage_error("predict", "--dataset: expected fashion_mnist or mnist, got '%s'",
-                                 v ? v : "");
-            dataset = v;
+        } else if (cli_str(&c, "--model", &model_path) ||
+                   cli_dataset(&c, "--dataset", false, &dataset)) {
+        } else if (cli_long(&c, "--top", 1, SCNN_CLASSES, &n)) {
+            o.top = (int)n;
+        } else if (cli_choice(&c, "--format", formats, &format)) {
+            o.csv = format && strcmp(format, "csv") == 0;
         } else {
-            rc = usage_error("predict", "unknown option '%s'", a);
+            cli_unknown(&c);
         }
-        if (rc) {
-            list_free(&args);
-            return rc;
-        }
+    }
+    if (c.rc >= 0) {
+        list_free(&args);
+        return c.rc;
     }
     if (args.n == 0)
         rc = usage_error("predict", "%s", "no images: give PNG files or folders of them");

@@ -34,29 +34,24 @@ static void report_help(void)
 int cmd_report(int argc, char **argv)
 {
     const char *dir = NULL, *compare = NULL, *out = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        bool mt;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+    cli c = cli_start("report", argc, argv);
+    while (cli_next(&c)) {
+        const char *a = cli_arg(&c);
+        if (cli_help(&c)) {
             report_help();
             return 0;
         }
-        if ((v = opt_value(argc, argv, &i, "--compare", &mt)), mt) {
-            if (!v || !*v)
-                return usage_error("report", "option %s needs a value", "--compare");
-            compare = v;
-        } else if ((v = opt_value(argc, argv, &i, "--out", &mt)), mt) {
-            if (!v || !*v)
-                return usage_error("report", "option %s needs a value", "--out");
-            out = v;
+        if (cli_str(&c, "--compare", &compare) || cli_str(&c, "--out", &out)) {
         } else if (a[0] == '-' && a[1]) {
-            return usage_error("report", "unknown option '%s'", a);
+            cli_unknown(&c);
         } else if (dir) {
-            return usage_error("report", "one run folder only, got a second: '%s'", a);
+            cli_fail(&c, "one run folder only, got a second: '%s'", a);
         } else {
             dir = a;
         }
     }
+    if (c.rc >= 0)
+        return c.rc;
     if (!dir)
         return usage_error("report", "%s", "DIR is required: the run folder of 'scnn train'");
     if (scnn_report(dir, compare, out) != SCNN_OK)

@@ -9,17 +9,18 @@
 #include "core/core.h"
 #include "tools/cli.h"
 
+static void summary_help(void)
+{
+    printf("usage: %s summary\n\nPrints the model's layers, output shapes and parameter "
+           "counts, as Keras's model.summary().\n",
+           prog);
+}
+
 int cmd_summary(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            printf("usage: %s summary\n\nPrints the model's layers, output shapes and parameter "
-                   "counts, as Keras's model.summary().\n",
-                   prog);
-            return 0;
-        }
-        return usage_error("summary", "unknown option '%s'", argv[i]);
-    }
+    const int rc = cli_no_options("summary", argc, argv, summary_help);
+    if (rc >= 0)
+        return rc;
     scnn_model *m;
     if (scnn_model_create(&m, 1, &scnn_backend_naive, 1) != SCNN_OK)
         return runtime_error("summary");

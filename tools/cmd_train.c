@@ -123,99 +123,51 @@ static int train(int argc, char **argv)
     bool no_report = false;
     char outbuf[256];
     int nopts = argc - 1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        bool mt;
+    static const char *const protocols[] = {"clean", "seed", NULL};
+    static const char *const selects[] = {"val_loss", "val_acc", NULL};
+    cli c = cli_start("train", argc, argv);
+    while (cli_next(&c)) {
+        const char *v = NULL;
         long n;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+        if (cli_help(&c)) {
             train_help();
             return 0;
         }
-#define OPT(name) ((v = opt_value(argc, argv, &i, name, &mt)), mt)
-#define NEED(name)                                                                                \
-    if (!v)                                                                                       \
-        return usage_error("train", "option %s needs a value", name);
-        if (OPT("--dataset")) {
-            NEED("--dataset");
-            if (!is_dataset(v))
-                return usage_error("train", "unknown dataset '%s' (fashion_mnist or mnist)", v);
-            o.dataset = v;
-        } else if (OPT("--data")) {
-            NEED("--data");
-            o.data_dir = v;
-        } else if (OPT("--epochs")) {
-            NEED("--epochs");
-            if (!scnn_parse_long(v, 1, 100000, &n))
-                return usage_error("train", "--epochs: expected an integer 1..100000, got '%s'", v);
+        if (cli_dataset(&c, "--dataset", false, &o.dataset) || cli_str(&c, "--data", &o.data_dir) ||
+            cli_choice(&c, "--protocol", protocols, &o.protocol) ||
+            cli_choice(&c, "--select", selects, &o.select) || cli_str(&c, "--resume", &resume) ||
+            cli_str(&c, "--out", &o.out_dir)) {
+        } else if (cli_long(&c, "--epochs", 1, 100000, &n)) {
             o.epochs = (int)n;
-        } else if (OPT("--batch")) {
-            NEED("--batch");
-            if (!scnn_parse_long(v, 1, 100000, &n))
-                return usage_error("train", "--batch: expected an integer 1..100000, got '%s'", v);
+        } else if (cli_long(&c, "--batch", 1, 100000, &n)) {
             o.batch = (int)n;
-        } else if (OPT("--limit")) {
-            NEED("--limit");
-            if (!scnn_parse_long(v, 1, 100000000, &n))
-                return usage_error("train", "--limit: expected a positive integer, got '%s'", v);
+        } else if (cli_long(&c, "--limit", 1, 100000000, &n)) {
             o.limit = (size_t)n;
-        } else if (OPT("--test-limit")) {
-            NEED("--test-limit");
-            if (!scnn_parse_long(v, 1, 100000000, &n))
-                return usage_error("train", "--test-limit: expected a positive integer, got '%s'",
-                                   v);
+        } else if (cli_long(&c, "--test-limit", 1, 100000000, &n)) {
             o.test_limit = (size_t)n;
-        } else if (OPT("--val-split")) {
-            NEED("--val-split");
-            if (!scnn_parse_double(v, 0.0, 0.9, &o.val_split) || o.val_split == 0.0)
-                return usage_error("train", "--val-split: expected a fraction in (0, 0.9], got "
-                                            "'%s' (the kept epoch is chosen on the validation "
-                                            "set, so there must be one)", v);
-        } else if (OPT("--seed")) {
-            NEED("--seed");
-            if (!scnn_parse_u64(v, &o.seed))
-                return usage_error("train", "--seed: expected a non-negative integer, got '%s'", v);
-        } else if (OPT("--iterations")) {
-            NEED("--iterations");
-            if (!scnn_parse_long(v, 1, 1000, &n))
-                return usage_error("train", "--iterations: expected an integer 1..1000, got '%s'",
-                                   v);
+        } else if (cli_long(&c, "--iterations", 1, 1000, &n)) {
             o.iterations = (int)n;
-        } else if (OPT("--augment")) {
-            NEED("--augment");
-            if (!scnn_parse_long(v, 0, 20, &n))
-                return usage_error("train", "--augment: expected an integer 0..20, got '%s'", v);
+        } else if (cli_long(&c, "--augment", 0, 20, &n)) {
             o.augment = (int)n;
-        } else if (OPT("--protocol")) {
-            NEED("--protocol");
-            if (strcmp(v, "clean") != 0 && strcmp(v, "seed") != 0)
-                return usage_error("train", "--protocol: expected clean or seed, got '%s'", v);
-            o.protocol = v;
-        } else if (OPT("--select")) {
-            NEED("--select");
-            if (strcmp(v, "val_loss") != 0 && strcmp(v, "val_acc") != 0)
-                return usage_error("train", "--select: expected val_loss or val_acc, got '%s'", v);
-            o.select = v;
-        } else if (OPT("--patience")) {
-            NEED("--patience");
-            if (!scnn_parse_long(v, 1, 100000, &n))
-                return usage_error("train", "--patience: expected a positive integer, got '%s'", v);
+        } else if (cli_long(&c, "--patience", 1, 100000, &n)) {
             o.patience = (int)n;
-        } else if (strcmp(a, "--no-report") == 0) {
+        } else if (cli_str(&c, "--val-split", &v)) {
+            if (v && (!scnn_parse_double(v, 0.0, 0.9, &o.val_split) || o.val_split == 0.0))
+                cli_fail(&c, "--val-split: expected a fraction in (0, 0.9], got '%s' (the kept "
+                             "epoch is chosen on the validation set, so there must be one)", v);
+        } else if (cli_str(&c, "--seed", &v)) {
+            if (v && !scnn_parse_u64(v, &o.seed))
+                cli_fail(&c, "--seed: expected a non-negative integer, got '%s'", v);
+        } else if (cli_flag(&c, "--no-report")) {
             no_report = true;
-        } else if (strcmp(a, "--data-parallel") == 0) {
+        } else if (cli_flag(&c, "--data-parallel")) {
             o.data_parallel = true;
-        } else if (OPT("--resume")) {
-            NEED("--resume");
-            resume = v;
-        } else if (OPT("--out")) {
-            NEED("--out");
-            o.out_dir = v;
         } else {
-            return usage_error("train", "unknown option '%s'", a);
+            cli_unknown(&c);
         }
-#undef OPT
-#undef NEED
     }
+    if (c.rc >= 0)
+        return c.rc;
     if (resume && nopts > 2)
         return usage_error("train", "%s", "--resume DIR takes no other options: the run's own "
                                           "are in DIR/run.conf");
