@@ -1,4 +1,4 @@
-/* Checkpoints (model/checkpoint.c) and SHA-256 (core/sha256.c).
+/* Checkpoints (model/checkpoint.c); SHA-256 is tests/test_core.c's.
  *
  * The checkpoint tests run on the real model. The file layout is decoded here independently
  * from docs/checkpoint-format.md, so that the tests also pin the documented format. */
@@ -15,81 +15,6 @@
 #include <zlib.h>
 
 #include "scnn.h"
-
-/* ---- SHA-256 ------------------------------------------------------------------------------- */
-
-static void test_sha256_vectors(void **state)
-{
-    (void)state;
-    static const struct {
-        const char *msg, *hex;
-    } v[] = {
-        {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
-        {"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
-        {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
-         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
-        {"abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlm"
-         "nopqrsmnopqrstnopqrstu",
-         "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"},
-    };
-    char hex[65];
-    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
-        scnn_sha256_hex(v[i].msg, strlen(v[i].msg), hex);
-        assert_string_equal(hex, v[i].hex);
-    }
-}
-
-/* One million 'a', in one call and fed in chunks of awkward sizes (block boundaries and the
- * 55/56-byte padding edge). */
-static void test_sha256_million_a(void **state)
-{
-    (void)state;
-    const char *want = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
-    size_t n = 1000000;
-    char *a = malloc(n);
-    assert_non_null(a);
-    memset(a, 'a', n);
-    char hex[65];
-    scnn_sha256_hex(a, n, hex);
-    assert_string_equal(hex, want);
-
-    static const size_t chunks[] = {1, 55, 56, 63, 64, 65, 4097};
-    for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
-        scnn_sha256 s;
-        uint8_t d[32];
-        scnn_sha256_init(&s);
-        for (size_t at = 0; at < n; at += chunks[c])
-            scnn_sha256_update(&s, a + at, n - at < chunks[c] ? n - at : chunks[c]);
-        scnn_sha256_final(&s, d);
-        scnn_sha256_to_hex(d, hex);
-        assert_string_equal(hex, want);
-    }
-    free(a);
-}
-
-/* Lengths around the padding boundary must all differ from each other (a padding bug that
- * ignores the tail would make neighbours collide) and match a one-byte-at-a-time feed. */
-static void test_sha256_padding_edges(void **state)
-{
-    (void)state;
-    uint8_t msg[130];
-    for (size_t i = 0; i < sizeof msg; i++)
-        msg[i] = (uint8_t)(i * 7 + 1);
-    char prev[65] = "", hex[65], inc[65];
-    for (size_t len = 50; len <= 130; len++) {
-        scnn_sha256_hex(msg, len, hex);
-        scnn_sha256 s;
-        uint8_t d[32];
-        scnn_sha256_init(&s);
-        for (size_t i = 0; i < len; i++)
-            scnn_sha256_update(&s, msg + i, 1);
-        scnn_sha256_final(&s, d);
-        scnn_sha256_to_hex(d, inc);
-        assert_string_equal(hex, inc);
-        assert_string_not_equal(hex, prev);
-        memcpy(prev, hex, sizeof prev);
-    }
-}
 
 /* ---- helpers for the checkpoint tests ------------------------------------------------------ */
 
@@ -1123,11 +1048,6 @@ static void test_parser_with_valid_checksum(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sha256_vectors),
-        cmocka_unit_test(test_sha256_million_a),
-        cmocka_unit_test(test_sha256_padding_edges),
-    };
     const struct CMUnitTest ckpt[] = {
         cmocka_unit_test(test_layout_matches_doc),
         cmocka_unit_test(test_round_trip),
@@ -1150,7 +1070,5 @@ int main(void)
         cmocka_unit_test(test_corruption_every_region),
         cmocka_unit_test(test_parser_with_valid_checksum),
     };
-    int failed = cmocka_run_group_tests_name("sha256", tests, NULL, NULL);
-    failed += cmocka_run_group_tests_name("checkpoint", ckpt, setup, teardown);
-    return failed ? 1 : 0;
+    return cmocka_run_group_tests_name("checkpoint", ckpt, setup, teardown);
 }

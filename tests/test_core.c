@@ -1,6 +1,6 @@
 /* core/: the one atomic write (both temporary-name styles, nothing left behind on failure), the
  * one whole-file read (limits, folders, the NUL after the data), the text reader, the string
- * buffer and the aligned allocation. */
+ * buffer, the aligned allocation, and SHA-256 (core/sha256.c). */
 #include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
@@ -138,6 +138,81 @@ static void test_strbuf_and_alloc(void **state)
     assert_null(scnn_alloc_aligned(SIZE_MAX - 10));
 }
 
+/* ---- SHA-256 ------------------------------------------------------------------------------- */
+
+static void test_sha256_vectors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *msg, *hex;
+    } v[] = {
+        {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+        {"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+        {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+        {"abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlm"
+         "nopqrsmnopqrstnopqrstu",
+         "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"},
+    };
+    char hex[65];
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        scnn_sha256_hex(v[i].msg, strlen(v[i].msg), hex);
+        assert_string_equal(hex, v[i].hex);
+    }
+}
+
+/* One million 'a', in one call and fed in chunks of awkward sizes (block boundaries and the
+ * 55/56-byte padding edge). */
+static void test_sha256_million_a(void **state)
+{
+    (void)state;
+    const char *want = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
+    size_t n = 1000000;
+    char *a = malloc(n);
+    assert_non_null(a);
+    memset(a, 'a', n);
+    char hex[65];
+    scnn_sha256_hex(a, n, hex);
+    assert_string_equal(hex, want);
+
+    static const size_t chunks[] = {1, 55, 56, 63, 64, 65, 4097};
+    for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+        scnn_sha256 s;
+        uint8_t d[32];
+        scnn_sha256_init(&s);
+        for (size_t at = 0; at < n; at += chunks[c])
+            scnn_sha256_update(&s, a + at, n - at < chunks[c] ? n - at : chunks[c]);
+        scnn_sha256_final(&s, d);
+        scnn_sha256_to_hex(d, hex);
+        assert_string_equal(hex, want);
+    }
+    free(a);
+}
+
+/* Lengths around the padding boundary must all differ from each other (a padding bug that
+ * ignores the tail would make neighbours collide) and match a one-byte-at-a-time feed. */
+static void test_sha256_padding_edges(void **state)
+{
+    (void)state;
+    uint8_t msg[130];
+    for (size_t i = 0; i < sizeof msg; i++)
+        msg[i] = (uint8_t)(i * 7 + 1);
+    char prev[65] = "", hex[65], inc[65];
+    for (size_t len = 50; len <= 130; len++) {
+        scnn_sha256_hex(msg, len, hex);
+        scnn_sha256 s;
+        uint8_t d[32];
+        scnn_sha256_init(&s);
+        for (size_t i = 0; i < len; i++)
+            scnn_sha256_update(&s, msg + i, 1);
+        scnn_sha256_final(&s, d);
+        scnn_sha256_to_hex(d, inc);
+        assert_string_equal(hex, inc);
+        assert_string_not_equal(hex, prev);
+        memcpy(prev, hex, sizeof prev);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -145,6 +220,9 @@ int main(void)
         cmocka_unit_test(test_write_failures_leave_nothing),
         cmocka_unit_test(test_read_errors),
         cmocka_unit_test(test_strbuf_and_alloc),
+        cmocka_unit_test(test_sha256_vectors),
+        cmocka_unit_test(test_sha256_million_a),
+        cmocka_unit_test(test_sha256_padding_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
