@@ -216,6 +216,15 @@ scnn_status scnn_run_conf_parse_text(const char *text, scnn_run_conf *c)
     return conf_read("(memory)", c, text ? text : "");
 }
 
+int scnn_run_history_row(char *buf, size_t cap, const hist_row *h, bool exact)
+{
+    return snprintf(buf, cap,
+                    exact ? "%d,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n"
+                          : "%d,%.6f,%.6f,%.6f,%.6f,%.3f,%.1f\n",
+                    h->epoch, h->loss, h->acc, h->val_loss, h->val_acc, h->seconds,
+                    h->images_per_s);
+}
+
 scnn_status scnn_run_history_write(const char *path, const hist_row *h, int n)
 {
     size_t cap = 128 + (size_t)n * 160;
@@ -225,9 +234,7 @@ scnn_status scnn_run_history_write(const char *path, const hist_row *h, int n)
     size_t len =
         (size_t)snprintf(buf, cap, "epoch,loss,acc,val_loss,val_acc,seconds,images_per_s\n");
     for (int i = 0; i < n; i++)
-        len += (size_t)snprintf(buf + len, cap - len, "%d,%.6f,%.6f,%.6f,%.6f,%.3f,%.1f\n",
-                                h[i].epoch, h[i].loss, h[i].acc, h[i].val_loss, h[i].val_acc,
-                                h[i].seconds, h[i].images_per_s);
+        len += (size_t)scnn_run_history_row(buf + len, cap - len, &h[i], false);
     scnn_status s = scnn_write_atomic(path, buf, len);
     free(buf);
     return s;

@@ -55,6 +55,10 @@ typedef struct hist_row {
 
 /* Writes DIR/iter-k/history.csv (atomically): a header and rows h[0..n). */
 scnn_status scnn_run_history_write(const char *path, const hist_row *h, int n);
+/* One history row as "epoch,loss,acc,val_loss,val_acc,seconds,images_per_s\n" into buf (cap
+ * bytes): history.csv's rounding, or exact (%.17g, what a resume reads back: state.txt).
+ * Returns snprintf's count. */
+int scnn_run_history_row(char *buf, size_t cap, const hist_row *h, bool exact);
 
 /* DIR/summary.json: the run over its iterations, one struct for its writer and its reader.
  * scnn_run_summary_write takes the options, counts and it[0..n_iter) and computes the means and

@@ -247,9 +247,7 @@ static scnn_status write_state(const char *path, const iter_state *s, const epoc
                                   s->epoch, s->slot, s->ckpt_sha, s->best_epoch, s->best_metric,
                                   s->since_best);
     for (int i = 0; i < s->epoch; i++)
-        len += (size_t)snprintf(buf + len, cap - len, "%d,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n",
-                                h[i].epoch, h[i].loss, h[i].acc, h[i].val_loss, h[i].val_acc,
-                                h[i].seconds, h[i].images_per_s);
+        len += (size_t)scnn_run_history_row(buf + len, cap - len, &h[i], true);
     scnn_status st = scnn_write_atomic(path, buf, len);
     free(buf);
     return st;
