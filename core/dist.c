@@ -2,6 +2,7 @@
  * process's answer. */
 #include "core/dist.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -14,6 +15,39 @@
 
 static int g_rank, g_size = 1;
 static bool g_mpi;   /* MPI_Init was called */
+#ifdef SCNN_MPI
+static int g_done;   /* rank 0: ranks that have said scnn_dist_say_done */
+enum { TAG_LINE = 7101, LINE_MAX_BYTES = 4096 };
+
+/* Rank 0: prints the lines that have arrived (block: until every other rank is done). */
+static void drain_lines(bool block)
+{
+    char buf[LINE_MAX_BYTES + 1];
+    for (;;) {
+        int ready = 0;
+        MPI_Status st;
+        if (block && g_done < g_size - 1) {
+            MPI_Probe(MPI_ANY_SOURCE, TAG_LINE, MPI_COMM_WORLD, &st);
+            ready = 1;
+        } else {
+            MPI_Iprobe(MPI_ANY_SOURCE, TAG_LINE, MPI_COMM_WORLD, &ready, &st);
+        }
+        if (!ready)
+            return;
+        int n = 0;
+        MPI_Get_count(&st, MPI_CHAR, &n);
+        if (n > LINE_MAX_BYTES)
+            n = LINE_MAX_BYTES;
+        MPI_Recv(buf, n, MPI_CHAR, st.MPI_SOURCE, TAG_LINE, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        if (n == 0) {
+            g_done++;
+            continue;
+        }
+        fwrite(buf, 1, (size_t)n, stdout);
+        fflush(stdout);
+    }
+}
+#endif
 
 #ifndef SCNN_MPI
 /* The rank count the launcher's environment gives (Open MPI's mpirun, PMI, then PMIx under
@@ -91,8 +125,11 @@ void scnn_dist_barrier(void)
         int done = 0;
         const struct timespec tick = {0, 10 * 1000 * 1000};
         MPI_Ibarrier(MPI_COMM_WORLD, &q);
-        while (MPI_Test(&q, &done, MPI_STATUS_IGNORE) == MPI_SUCCESS && !done)
+        while (MPI_Test(&q, &done, MPI_STATUS_IGNORE) == MPI_SUCCESS && !done) {
+            if (g_rank == 0)
+                drain_lines(false);   /* the other ranks' lines, while it waits for them */
             nanosleep(&tick, NULL);
+        }
     }
 #endif
 }
@@ -105,6 +142,38 @@ void scnn_dist_bcast(void *p, size_t len)
 #else
     (void)p;
     (void)len;
+#endif
+}
+
+void scnn_dist_say(const char *text)
+{
+#ifdef SCNN_MPI
+    if (g_mpi && g_size > 1) {
+        size_t n = strlen(text);
+        if (g_rank != 0) {
+            MPI_Send(text, (int)(n < LINE_MAX_BYTES ? n : LINE_MAX_BYTES), MPI_CHAR, 0, TAG_LINE,
+                     MPI_COMM_WORLD);
+            return;
+        }
+        fputs(text, stdout);
+        fflush(stdout);
+        drain_lines(false);
+        return;
+    }
+#endif
+    fputs(text, stdout);
+    fflush(stdout);
+}
+
+void scnn_dist_say_done(void)
+{
+#ifdef SCNN_MPI
+    if (g_mpi && g_size > 1) {
+        if (g_rank != 0)
+            MPI_Send("", 0, MPI_CHAR, 0, TAG_LINE, MPI_COMM_WORLD);
+        else
+            drain_lines(true);
+    }
 #endif
 }
 

@@ -36,6 +36,14 @@ void scnn_dist_allgather(void *buf, const size_t *off, const size_t *len);
  * is copied. */
 void scnn_dist_alltoall(const void *send, const size_t *soff, const size_t *slen, void *recv,
                         const size_t *roff, const size_t *rlen);
+/* A line of output (text ending in a newline) for rank 0 to print: rank 0 prints it on stdout,
+ * then any line the other ranks have sent it; another rank sends it to rank 0 (small messages:
+ * MPI sends them at once), which prints it the next time it prints, waits in
+ * scnn_dist_barrier or calls scnn_dist_say_done. One process: printed. */
+void scnn_dist_say(const char *text);
+/* The end of every rank's lines: ranks above 0 say they are done; rank 0 prints what is left
+ * until every rank has said so. Every rank calls it once, before the last barrier. */
+void scnn_dist_say_done(void);
 /* Leaves the job. exit_code != 0 with several ranks aborts the whole job (MPI_Abort), so that
  * no rank waits forever for one that failed; returns exit_code otherwise. */
 int scnn_dist_finish(int exit_code);

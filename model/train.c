@@ -9,6 +9,7 @@
  * purpose, step, index), so a resumed run continues with the very numbers it would have drawn. */
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -470,6 +471,21 @@ static const char *tag(const run *r, int k)
     return buf;
 }
 
+/* A line of the run's output: under iterations over ranks, rank 0 prints every rank's
+ * (core/dist.c); data-parallel, rank 0's alone (the others have the same lines). */
+static void say(const run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(const run *r, const char *fmt, ...)
+{
+    if (r->o.data_parallel && scnn_dist_rank() != 0)
+        return;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    scnn_dist_say(line);
+}
+
 static void progress_bar(int k, size_t done, size_t total, double elapsed, double loss, double acc)
 {
     int width = 30, filled = total ? (int)((double)width * done / total) : width;
@@ -548,7 +564,8 @@ static scnn_status train_iteration(run *r, int k, const scnn_dataset *train,
         }
         if ((st = scnn_checkpoint_load_state(slot, m, NULL)) != SCNN_OK)
             goto out;
-        printf("%s resuming after epoch %d (best so far: epoch %d)\n", tag(r, k), s.epoch, s.best_epoch);
+        say(r, "%s resuming after epoch %d (best so far: epoch %d)\n", tag(r, k), s.epoch,
+            s.best_epoch);
     } else {
         memset(&s, 0, sizeof s);
         s.slot = 'b';
@@ -611,7 +628,7 @@ static scnn_status train_iteration(run *r, int k, const scnn_dataset *train,
             goto out;
         if (o->progress)
             printf("\r%*s\r", 100, "");
-        printf("%s Epoch %d/%d - %zu images - %.1fs - %.0f img/s - loss: %.4f - acc: %.4f - "
+        say(r, "%s Epoch %d/%d - %zu images - %.1fs - %.0f img/s - loss: %.4f - acc: %.4f - "
                "val_loss: %.4f - val_acc: %.4f\n",
                tag(r, k), epoch, o->epochs, n_train, e->seconds, e->images_per_s, e->loss, e->acc,
                e->val_loss, e->val_acc);
@@ -679,7 +696,7 @@ static scnn_status train_iteration(run *r, int k, const scnn_dataset *train,
                             &res->test_acc, NULL, test_probs);
     if (st != SCNN_OK)
         goto out;
-    printf("%s kept epoch %d (val_loss %.4f, val_acc %.4f); test_loss: %.4f - test_acc: %.4f\n",
+    say(r, "%s kept epoch %d (val_loss %.4f, val_acc %.4f); test_loss: %.4f - test_acc: %.4f\n",
            tag(r, k), res->best_epoch, res->val_loss, res->val_acc, res->test_loss,
            res->test_acc);
     if (!writer)
@@ -806,10 +823,10 @@ static scnn_status run_all(run *r)
         if (done < 0) {
             st = SCNN_ERR_FORMAT;
         } else if (done) {
-            printf("%s already done: kept epoch %d, test_acc %.4f\n", tag(r, k), res[k].best_epoch,
+            say(r, "%s already done: kept epoch %d, test_acc %.4f\n", tag(r, k), res[k].best_epoch,
                    res[k].test_acc);
         } else {
-            printf("%s seed %llu: %zu training images (%zu originals x%d), %zu validation, "
+            say(r, "%s seed %llu: %zu training images (%zu originals x%d), %zu validation, "
                    "%zu test\n",
                    tag(r, k), (unsigned long long)(o->seed + (uint64_t)k), train.n,
                    strcmp(o->protocol, "clean") == 0 ? train.n / (size_t)(1 + o->augment)
@@ -824,6 +841,7 @@ static scnn_status run_all(run *r)
     if (ranks > 1) {
         if (st != SCNN_OK)   /* the caller ends the job (scnn_dist_finish): no rank waits */
             goto out;
+        scnn_dist_say_done();   /* rank 0 prints the others' last lines */
         scnn_dist_barrier();
         if (rank != 0)
             goto out;

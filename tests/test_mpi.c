@@ -103,6 +103,15 @@ static void test_iterations_over_ranks(void **state)
     assert_same_run("one", "two", 3);
     assert_int_equal(train_ranks(3, "--iterations 3 " SMALL, "three"), 0);
     assert_same_run("one", "three", 3);
+    /* every line on rank 0's stdout, rank 1's among them (mpirun --tag-output names the source) */
+    char *lines;
+    int trc = tu_run(&lines, "%s LSAN_OPTIONS='%s' " MPIRUN "--tag-output -np 2 %s train "
+                     "--iterations 2 " SMALL " --data %s --out %s/tagged 2>/dev/null",
+                     ENV, lsan, scnn, data, tmp);
+    assert_int_equal(trc, 0);
+    if (strstr(lines, "[1,1]<stdout>") || !strstr(lines, "[1,0]<stdout>:[1, rank 1] Epoch 2/2"))
+        fail_msg("rank 0 should print every line, rank 1's included:\n%s", lines);
+    free(lines);
 }
 
 /* Kills rank 1 of a 2-rank run of args once `state` (a state.txt under the run folder) shows
