@@ -23,6 +23,13 @@
 #define ADAM_B2 0.999f
 #define ADAM_EPS 1e-7f
 
+/* Images per group of conv1 and its pooling in a pass without dropout (scnn_model_pass_features):
+ * 16 x 200 KB of conv1 output stays in the last-level cache. Measured on the Zen 4 kind (omp512,
+ * 2 threads, scnn eval of 10,000 images, 7 interleaved runs): ungrouped 1.31 s median, groups of
+ * 16 1.245 s, of 50 1.24 s; groups of 4 (the 1 MB L2) were slower, 1.62 s: 2,500 groups are 5,000
+ * parallel regions. */
+#define CONV1_GROUP 16
+
 /* A layer's row of model/layers.h, and the floats of one image's output of it. */
 #define LY(id) (scnn_layers[SCNN_L_##id])
 #define SZ(id) scnn_layer_size(SCNN_L_##id)
@@ -367,15 +374,37 @@ void scnn_model_pass_features(scnn_model *m, int i0, int n, uint64_t ctr)
     const bool drop = m->dropped;
     const int flat = (int)SZ(FLATTEN), d1 = LY(DENSE1).c, d2 = LY(DENSE2).c;
 
-    m->conv1.n = n;
-    be->conv2d_forward(&m->conv1, m->y0 + o * SZ(BN0), P[P_CONV1_W].w, P[P_CONV1_B].w,
-                       m->y1 + o * SZ(CONV1), m->ws);
-    prof_mark(m, "fwd conv2d");
-    const float *a1 = pool_dropout_forward(
-        be, n, LY(CONV1).h, LY(CONV1).w, LY(CONV1).c, m->y1 + o * SZ(CONV1),
-        m->p1 + o * SZ(POOL1), m->idx1 + o * SZ(POOL1), drop, LY(DROP1).rate,
-        scnn_rng_key(m->seed, SCNN_RNG_DROPOUT + 0, ctr), m->mask1 + o * SZ(DROP1),
-        m->a1 + o * SZ(DROP1));
+    const float *a1;
+    if (!drop) {
+        /* conv1 and its ReLU-pool in groups of CONV1_GROUP images, so that a group's conv1
+         * output (200 KB an image) is pooled from cache instead of the whole batch's (50 MB at
+         * batch 250) going to memory and back. Inference keeps only the group's (at the start
+         * of y1); training without dropout keeps it all for the backward pass. (With dropout
+         * the mask is drawn over the whole range in one call: not grouped.) The same numbers
+         * either way: every backend computes an image's outputs independently of the others. */
+        for (int g0 = 0; g0 < n; g0 += CONV1_GROUP) {
+            const int ng = n - g0 < CONV1_GROUP ? n - g0 : CONV1_GROUP;
+            const size_t og = o + (size_t)g0;
+            float *y1 = m->y1 + (m->training ? og * SZ(CONV1) : 0);
+            m->conv1.n = ng;
+            be->conv2d_forward(&m->conv1, m->y0 + og * SZ(BN0), P[P_CONV1_W].w, P[P_CONV1_B].w,
+                               y1, m->ws);
+            be->maxpool_forward(ng, LY(CONV1).h, LY(CONV1).w, LY(CONV1).c, y1,
+                                m->p1 + og * SZ(POOL1), m->idx1 + og * SZ(POOL1));
+        }
+        a1 = m->p1 + o * SZ(POOL1);
+        prof_mark(m, "fwd conv2d"); /* (and its max-pooling) */
+    } else {
+        m->conv1.n = n;
+        be->conv2d_forward(&m->conv1, m->y0 + o * SZ(BN0), P[P_CONV1_W].w, P[P_CONV1_B].w,
+                           m->y1 + o * SZ(CONV1), m->ws);
+        prof_mark(m, "fwd conv2d");
+        a1 = pool_dropout_forward(be, n, LY(CONV1).h, LY(CONV1).w, LY(CONV1).c,
+                                  m->y1 + o * SZ(CONV1), m->p1 + o * SZ(POOL1),
+                                  m->idx1 + o * SZ(POOL1), drop, LY(DROP1).rate,
+                                  scnn_rng_key(m->seed, SCNN_RNG_DROPOUT + 0, ctr),
+                                  m->mask1 + o * SZ(DROP1), m->a1 + o * SZ(DROP1));
+    }
     prof_mark(m, "fwd max_pooling2d"); /* (and its dropout) */
     prof_mark(m, "fwd dropout");
 
