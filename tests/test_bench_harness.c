@@ -16,7 +16,6 @@
 #define MAX_COLS 32
 #define MAX_ROWS 2048
 #define OPS_REL_TOL 1e-4  /* bench/ops.c's correctness tolerance */
-#define PCT_SLACK 2.0     /* percent of peak above 100 put down to the peak probe's noise */
 
 
 static char build_dir[4096];
@@ -163,12 +162,12 @@ static void check_ops(const table *ops, const table *tr, int T)
         if (!(num(ops, r, "gflops") > 0))
             fail_msg("ops.csv row %d (%s %s %s): gflops %s", r + 1, get(ops, r, "backend"),
                      get(ops, r, "op"), get(ops, r, "direction"), get(ops, r, "gflops"));
-        /* >= 0: memory-bound ops print 0.000. <= 100 plus PCT_SLACK: an L1-resident GEMM (dense_1)
-         * reaches the probe's peak, and a probe on a shared machine can read a little low. */
-        if (!(num(ops, r, "pct_of_peak") >= 0 && num(ops, r, "pct_of_peak") <= 100 + PCT_SLACK))
-            fail_msg("ops.csv row %d (%s %s %s): pct_of_peak %s not in [0, 100]", r + 1,
+        /* >= 0: memory-bound ops print 0.000. */
+        if (!(num(ops, r, "pct_of_peak") >= 0 &&
+              num(ops, r, "pct_of_peak") <= TU_PCT_OF_PEAK_MAX))
+            fail_msg("ops.csv row %d (%s %s %s): pct_of_peak %s not in [0, %g]", r + 1,
                      get(ops, r, "backend"), get(ops, r, "op"), get(ops, r, "direction"),
-                     get(ops, r, "pct_of_peak"));
+                     get(ops, r, "pct_of_peak"), TU_PCT_OF_PEAK_MAX);
         if (strcmp(get(ops, r, "ok"), "1") != 0 || !(num(ops, r, "max_rel_err") <= OPS_REL_TOL))
             fail_msg("ops.csv row %d (%s %s %s): ok=%s, max_rel_err %s (tolerance %g), "
                      "max_abs_err %s",

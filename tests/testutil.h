@@ -61,6 +61,13 @@ bool tu_check_close(const char *what, const float *got, const float *ref, size_t
 /* Fails the current cmocka test (at the caller's line) unless tu_check_close passes. */
 void tu_assert_close_at(const char *file, int line, const char *what, const float *got,
                         const float *ref, size_t n, double rel_tol);
+/* The most percent of the measured FMA peak a bench row may show. Rate and peak are both
+ * measured: a row of tens of microseconds that ran undisturbed can beat a probe a neighbour
+ * slowed (seen in CI: oneDNN conv1 bwd_w at batch 4, 100.005%; an L1-resident dense_1 GEMM),
+ * and the bench warns of it. Far above means a wrong peak (a probe whose FMA chains were not
+ * kept in registers read 337%) or a row held against the other ISA's peak (2x on a Zen 5 kind). */
+#define TU_PCT_OF_PEAK_MAX 125.0
+
 #define tu_assert_close(what, got, ref, n, rel_tol)                                               \
     tu_assert_close_at(__FILE__, __LINE__, what, got, ref, n, rel_tol)
 /* Fails unless got and ref are bitwise identical (determinism checks). */
