@@ -98,6 +98,8 @@ void scnn_sha256_final(scnn_sha256 *s, uint8_t digest[32]);
 void scnn_sha256_to_hex(const uint8_t digest[32], char out[65]);
 /* sha256 of a buffer as 64 hex digits + NUL. */
 void scnn_sha256_hex(const void *data, size_t len, char out[65]);
+/* sha256 of a whole file as 64 hex digits + NUL; SCNN_ERR_IO (message set) if unreadable. */
+scnn_status scnn_sha256_file(const char *path, char out[65]);
 
 /* ---- version (core/version.c) ---------------------------------------------------------------- */
 

@@ -1,4 +1,7 @@
 /* SHA-256 as FIPS 180-4 specifies it: 64-byte blocks, big-endian words, length padding. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/core.h"
@@ -125,4 +128,18 @@ void scnn_sha256_hex(const void *data, size_t len, char out[65])
     scnn_sha256_update(&s, data, len);
     scnn_sha256_final(&s, d);
     scnn_sha256_to_hex(d, out);
+}
+
+scnn_status scnn_sha256_file(const char *path, char out[65])
+{
+    uint8_t *buf;
+    size_t n;
+    scnn_status st = scnn_read_file(path, SIZE_MAX - 1, &buf, &n);
+    if (st == SCNN_ERR_IO)
+        return scnn_fail(SCNN_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+    if (st != SCNN_OK)
+        return scnn_fail(SCNN_ERR_IO, "cannot read %s", path);
+    scnn_sha256_hex(buf, n, out);
+    free(buf);
+    return SCNN_OK;
 }

@@ -6,6 +6,7 @@
 #include "fuzz/fuzz.h"
 #include "model/model_internal.h"
 #include "model/run_folder.h"
+#include "model/train_state.h"
 
 SCNN_FUZZ_TARGET(runfolder)
 {

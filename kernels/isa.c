@@ -18,3 +18,12 @@ bool scnn_isa_hidden(const char *isa)
     }
     return false;
 }
+
+bool scnn_isa_usable(const char *isa, bool cpu_has, const char *lacks, const char *hidden,
+                     const char **why_not)
+{
+    const char *why = !cpu_has ? lacks : scnn_isa_hidden(isa) ? hidden : "";
+    if (why_not)
+        *why_not = why;
+    return why[0] == 0;
+}

@@ -72,9 +72,4 @@ scnn_model_bn scnn_model_batchnorm(scnn_model *m, int which);
 /* Correct predictions of scores [n,10] (pred: the predicted classes, or NULL). */
 int scnn_model_count_correct(const float *scores, const uint8_t *labels, int n, uint8_t *pred);
 
-/* scnn train --resume's run-folder readers on texts instead of files (fuzz/, tests; each may be
- * NULL: absent): run.conf, iteration 0's state.txt and result.txt (model/train.c). The report's
- * are scnn_run_parse_texts (model/run_folder.h). */
-scnn_status scnn_train_parse_texts(const char *run_conf, const char *state, const char *result);
-
 #endif

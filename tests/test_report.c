@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "model/model_internal.h"
+#include "model/train_state.h"
 #include "model/run_folder.h"
 #include "testutil.h"
 

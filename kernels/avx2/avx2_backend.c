@@ -67,20 +67,9 @@ void scnn_avx2_conv2d_backward_filter_with(scnn_avx2_pfor pf, const scnn_conv2d 
 
 bool scnn_avx2_cpu_ok(const char **why_not)
 {
-    if (why_not)
-        *why_not = "";
     __builtin_cpu_init();
-    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
-        if (why_not)
-            *why_not = "this CPU lacks AVX2 or FMA";
-        return false;
-    }
-    if (scnn_isa_hidden("avx2")) {
-        if (why_not)
-            *why_not = "AVX2 hidden by SCNN_HIDE_ISA";
-        return false;
-    }
-    return true;
+    return scnn_isa_usable("avx2", __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"),
+                           "this CPU lacks AVX2 or FMA", "AVX2 hidden by SCNN_HIDE_ISA", why_not);
 }
 
 static size_t avx2_conv2d_workspace(const scnn_conv2d *d)

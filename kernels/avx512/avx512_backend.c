@@ -7,24 +7,15 @@
 
 bool scnn_avx512_cpu_ok(const char **why_not)
 {
-    if (why_not)
-        *why_not = "";
     if (!scnn_avx2_cpu_ok(why_not))
         return false;
-    if (scnn_isa_hidden("avx512")) {
-        if (why_not)
-            *why_not = "AVX-512 hidden by SCNN_HIDE_ISA";
-        return false;
-    }
     __builtin_cpu_init();
     /* __builtin_cpu_supports also checks that the OS saves the zmm and mask registers */
-    if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512dq") ||
-        !__builtin_cpu_supports("avx512bw") || !__builtin_cpu_supports("avx512vl")) {
-        if (why_not)
-            *why_not = "this CPU (or OS) lacks AVX-512 F/DQ/BW/VL";
-        return false;
-    }
-    return true;
+    return scnn_isa_usable(
+        "avx512",
+        __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+            __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"),
+        "this CPU (or OS) lacks AVX-512 F/DQ/BW/VL", "AVX-512 hidden by SCNN_HIDE_ISA", why_not);
 }
 
 static size_t avx512_conv2d_workspace(const scnn_conv2d *d)
