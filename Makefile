@@ -170,7 +170,10 @@ $(SCNN): $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/*.c)) $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_UTIL) $(LIB)
-	$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+	$(CC) $(LDFLAGS) $(filter-out %.a,$^) $(filter %.a,$^) $(LDLIBS) -lcmocka -o $@
+
+# the two checkpoint tests share their fixture
+$(BUILD)/tests/test_checkpoint $(BUILD)/tests/test_checkpoint_corrupt: $(BUILD)/tests/checkpoint_fixture.o
 
 deps:
 	@sh datasets/deps.sh
