@@ -247,6 +247,21 @@ void scnn_report_markdown(scnn_strbuf *b, const run_data *r, const run_data *c,
                                    100 * rs[i]->sum.mean_val_acc);
             else
                 scnn_strbuf_printf(b, " – |");
+        scnn_strbuf_printf(b, "\n| training / validation loss at the kept epoch |");
+        for (int i = 0; i < 2; i++)
+            if (rs[i]->n_finished)
+                scnn_strbuf_printf(b, " %.4f / %.4f |", rs[i]->sum.mean_train_loss,
+                                   rs[i]->sum.mean_val_loss);
+            else
+                scnn_strbuf_printf(b, " – |");
+        /* below zero: validation is easier than the test set (a leak shows here first) */
+        scnn_strbuf_printf(b, "\n| validation minus test loss (mean) |");
+        for (int i = 0; i < 2; i++)
+            if (rs[i]->n_finished)
+                scnn_strbuf_printf(b, " %+.4f |",
+                                   rs[i]->sum.mean_val_loss - rs[i]->sum.mean_test_loss);
+            else
+                scnn_strbuf_printf(b, " – |");
         scnn_strbuf_printf(b, "\n| kept epoch (mean) |");
         for (int i = 0; i < 2; i++)
             if (rs[i]->n_finished)

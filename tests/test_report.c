@@ -205,6 +205,15 @@ static void test_report_with_compare(void **state)
     assert_contains(md, "| Fashion-MNIST validation (same) | 0.1245 | 95.64% |", "report.md");
     assert_contains(md, "| trainable parameters | 493,772 |", "report.md");
     assert_contains(md, "| protocol | clean | seed |", "report.md");
+    /* validation minus test loss, of each run's summary.json: what a leaky validation lowers */
+    char cmp[1024];
+    snprintf(cmp, sizeof cmp, "%s/cmp", tmp);
+    char *cjs = read_text(cmp, "summary.json");
+    snprintf(buf, sizeof buf, "| validation minus test loss (mean) | %+.4f | %+.4f |",
+             json_num(js, "mean_val_loss") - json_num(js, "mean_test_loss"),
+             json_num(cjs, "mean_val_loss") - json_num(cjs, "mean_test_loss"));
+    assert_contains(md, buf, "report.md");
+    free(cjs);
     assert_contains(md, "not comparable", "report.md");
     for (size_t i = 0; i < sizeof pngs / sizeof pngs[0]; i++) {
         snprintf(buf, sizeof buf, "](%s)", pngs[i]);
