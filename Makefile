@@ -172,8 +172,9 @@ $(SCNN): $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/*.c)) $(LIB)
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_UTIL) $(LIB)
 	$(CC) $(LDFLAGS) $(filter-out %.a,$^) $(filter %.a,$^) $(LDLIBS) -lcmocka -o $@
 
-# the two checkpoint tests share their fixture
+# the two checkpoint tests share their fixture, the two backend tests their parity checks
 $(BUILD)/tests/test_checkpoint $(BUILD)/tests/test_checkpoint_corrupt: $(BUILD)/tests/checkpoint_fixture.o
+$(BUILD)/tests/test_backends $(BUILD)/tests/test_backends_broken: $(BUILD)/tests/backend_checks.o
 
 deps:
 	@sh datasets/deps.sh

@@ -10,7 +10,7 @@
 limit=${TEST_TIMEOUT:-240}
 [ "${SANITIZE:-0}" = 1 ] && limit=${TEST_TIMEOUT:-600}
 ALONE="test_bench_harness test_bench_ops"
-FIRST="test_mpi test_backends test_resume test_models"   # the longest, started first
+FIRST="test_mpi test_backends test_training_parity test_resume test_models"   # the longest, started first
 
 if [ "$1" = --one ]; then   # run.sh --one DIR BINARY [wait-policy]: one test, its log and status
   dir=$2; t=$3; name=$(basename "$t")
