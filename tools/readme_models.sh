@@ -15,13 +15,13 @@ MODELS=${SCNN_MODELS_SRC:-models}
 
 fail() { printf 'readme_models: %s\n' "$*" >&2; exit 2; }
 
-# part FILE FROM TO: the lines of markdown FILE from the heading FROM up to (not including) the
-# next heading TO (both given as their exact text), with the report's relative image links made
-# relative to the README.
+# part FILE FROM DIR: the lines of markdown FILE under the heading FROM (its exact text) up to
+# the next heading of its level ("## "), with the report's relative image links made relative
+# to the README (the report is in DIR).
 part() {
-    awk -v from="$2" -v to="$3" -v dir="$4" '
+    awk -v from="$2" -v dir="$3" '
         $0 == from { on = 1; next }
-        on && $0 == to { exit }
+        on && /^## / { exit }
         on { gsub(/\]\(/, "](" dir "/"); print }' "$1"
 }
 
@@ -40,9 +40,16 @@ section() {
         echo ""
         sed -n 's/^\(placeholder\|partial\|revision\|backend\|threads\|host\|command\|trained\): \(.*\)$/- \1: \2/p' \
             "$d/PROVENANCE"
-        part "$r" "## Results" "## Settings" "$d/report" | sed 's/^### /#### /'
+        part "$r" "## Results" "$d/report" | sed 's/^### /#### /'
+        # the report's comparison with another run (a seed folder's with its clean twin)
+        cmp=$(grep -m 1 '^## Compared with ' "$r")
+        if [ -n "$cmp" ]; then
+            echo "#### ${cmp#\#\# }"
+            echo ""
+            part "$r" "$cmp" "$d/report" | sed '1{/^$/d}'
+        fi
         echo "#### Every model"
-        part "$r" "## Models" "## Training curves" "$d/report"
+        part "$r" "## Models" "$d/report"
         echo "Curves (training dashed, validation solid, the kept epoch circled), the test set's"
         echo "confusion matrix and the most confused pair, from [its report]($r):"
         echo ""

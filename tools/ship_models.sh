@@ -5,7 +5,8 @@
 # report/ written afresh for DEST (report.md, the plots and the CSVs, without the plot data); a
 # PROVENANCE file (revision, backend, threads, host kind, command, times); then models/MANIFEST
 # regenerated (make models-manifest). PLACEHOLDER="why" labels the models as a placeholder;
-# COMMAND, TRAIN_START and TRAIN_END (optional) are recorded as given.
+# COMMAND, TRAIN_START and TRAIN_END (optional) are recorded as given. A folder models/X-seed is
+# reported against models/X (COMPARE=DIR: another folder; COMPARE= none).
 # A run still going (no summary.json yet) ships the models it has finished, labelled partial in
 # PROVENANCE: a long run's unit of work is one finished model, committed the moment it is done.
 # Run from the repository root, after make.
@@ -58,7 +59,13 @@ cp "$RUN/run.conf" "$DEST.tmp/"
 # The report names its run folder: write it where it will be.
 rm -rf "$DEST"
 mv "$DEST.tmp" "$DEST"
-"$BIN" report "$DEST" > /dev/null
+# A seed-protocol folder is reported beside its clean twin (models/X-seed beside models/X),
+# when that is shipped: the report's "Compared with" table and the curves' black lines.
+# COMPARE=DIR names another folder, COMPARE= none.
+twin=
+case $DEST in *-seed) [ -f "${DEST%-seed}/run.conf" ] && twin=${DEST%-seed} ;; esac
+COMPARE=${COMPARE-$twin}
+"$BIN" report "$DEST" ${COMPARE:+--compare "$COMPARE"} > /dev/null
 rm -f "$DEST"/iter-*/test_probs.f32 "$DEST"/report/*.dat "$DEST"/report/*.gp
 
 host=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
