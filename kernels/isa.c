@@ -22,7 +22,8 @@ bool scnn_isa_hidden(const char *isa)
 bool scnn_isa_usable(const char *isa, bool cpu_has, const char *lacks, const char *hidden,
                      const char **why_not)
 {
-    const char *why = !cpu_has ? lacks : scnn_isa_hidden(isa) ? hidden : "";
+    /* hidden first: the test hook names itself on a CPU without the ISA too */
+    const char *why = scnn_isa_hidden(isa) ? hidden : !cpu_has ? lacks : "";
     if (why_not)
         *why_not = why;
     return why[0] == 0;

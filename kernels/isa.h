@@ -9,8 +9,8 @@
  * hook; hiding avx2 hides avx512 too). */
 bool scnn_isa_hidden(const char *isa);
 
-/* A SIMD backend's availability: the CPU has the ISA (cpu_has; else *why_not = lacks) and
- * SCNN_HIDE_ISA does not hide it (else *why_not = hidden). why_not may be NULL; it is set to ""
+/* A SIMD backend's availability: SCNN_HIDE_ISA does not hide it (else *why_not = hidden) and
+ * the CPU has the ISA (cpu_has; else *why_not = lacks). why_not may be NULL; it is set to ""
  * when the ISA is usable. */
 bool scnn_isa_usable(const char *isa, bool cpu_has, const char *lacks, const char *hidden,
                      const char **why_not);

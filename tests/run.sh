@@ -26,13 +26,19 @@ if [ "$1" = --one ]; then   # run.sh --one DIR BINARY [wait-policy]: one test, i
   elif [ $rc -eq 137 ]; then line="# $name: TIMED OUT after ${limit}s"
   else line="# $name: FAILED (exit $rc, ${secs}s)"; fi
   echo "$rc" > "$dir/$name.rc"
-  flock "$dir/.print" sh -c 'cat "$1"; echo "$2"' sh "$dir/$name.log" "$line"
+  # whole, never interleaved with another test's (flock: util-linux, on every Debian)
+  if command -v flock > /dev/null; then
+    flock "$dir/.print" sh -c 'cat "$1"; echo "$2"' sh "$dir/$name.log" "$line"
+  else
+    cat "$dir/$name.log"; echo "$line"
+  fi
   exit 0
 fi
 
 jobs=${TEST_JOBS:-$(nproc 2>/dev/null || echo 1)}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/scnn-tests.XXXXXX") || exit 2
 trap 'rm -rf "$dir"' EXIT
+trap 'exit 130' INT TERM
 first=""; together=""; apart=""
 for t in "$@"; do
   case " $ALONE " in *" $(basename "$t") "*) apart="$apart $t"; continue ;; esac

@@ -213,6 +213,11 @@ static void test_report_with_compare(void **state)
              json_num(js, "mean_val_loss") - json_num(js, "mean_test_loss"),
              json_num(cjs, "mean_val_loss") - json_num(cjs, "mean_test_loss"));
     assert_contains(md, buf, "report.md");
+    snprintf(buf, sizeof buf, "| training / validation loss at the kept epoch | %.4f / %.4f | "
+                              "%.4f / %.4f |",
+             json_num(js, "mean_train_loss"), json_num(js, "mean_val_loss"),
+             json_num(cjs, "mean_train_loss"), json_num(cjs, "mean_val_loss"));
+    assert_contains(md, buf, "report.md");
     free(cjs);
     assert_contains(md, "not comparable", "report.md");
     for (size_t i = 0; i < sizeof pngs / sizeof pngs[0]; i++) {

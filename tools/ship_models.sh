@@ -44,6 +44,7 @@ else
 fi
 dataset=$(field dataset)
 DEST=${2:-models/$dataset}
+DEST=${DEST%/}
 rm -rf "$DEST.tmp"
 mkdir -p "$DEST.tmp"
 for it in "$RUN"/iter-*; do
@@ -61,7 +62,8 @@ rm -rf "$DEST"
 mv "$DEST.tmp" "$DEST"
 # A seed-protocol folder is reported beside its clean twin (models/X-seed beside models/X),
 # when that is shipped: the report's "Compared with" table and the curves' black lines.
-# COMPARE=DIR names another folder, COMPARE= none.
+# COMPARE=DIR names another folder, COMPARE= none. (Re-shipping models/X leaves models/X-seed's
+# comparison as it was: its test probabilities are not kept; ship the seed run again.)
 twin=
 case $DEST in *-seed) [ -f "${DEST%-seed}/run.conf" ] && twin=${DEST%-seed} ;; esac
 COMPARE=${COMPARE-$twin}
