@@ -34,19 +34,16 @@ static void split_pfor(long items, long grain, scnn_avx2_body body, void *ctx)
     }
 }
 
+#define OPS_ISA scnn_avx512
+#define OPS_FUSED 1
 #define PF split_pfor
 #define GEMM_MC(m, n) ((m) / (parts + 1) + 1) /* row blocks too, of a size not a tile multiple */
-#include "kernels/avx512/avx512_ops.inc"
-
-static size_t split_workspace(const scnn_conv2d *d)
-{
-    return scnn_avx512_conv2d_workspace_for(d, 8);
-}
+#define OPS_SLOTS 8
+#include "kernels/isa_ops.inc"
 
 static const scnn_backend split_backend = {
     .name = "avx512 split",
-    .conv2d_workspace = split_workspace,
-    SCNN_AVX512_OPS,
+    SCNN_ISA_OPS,
 };
 
 /* ---- the variants ---------------------------------------------------------------------------- */

@@ -72,20 +72,16 @@ bool scnn_avx2_cpu_ok(const char **why_not)
                            "this CPU lacks AVX2 or FMA", "AVX2 hidden by SCNN_HIDE_ISA", why_not);
 }
 
-static size_t avx2_conv2d_workspace(const scnn_conv2d *d)
-{
-    return scnn_avx2_conv2d_workspace_for(d, 1);
-}
-
+#define OPS_ISA scnn_avx2
+#define OPS_FUSED 0
 #define PF scnn_avx2_pfor_serial
-
 #define GEMM_MC(m, n) 0
-#include "kernels/avx2/avx2_ops.inc"
+#define OPS_SLOTS 1
+#include "kernels/isa_ops.inc"
 
 const scnn_backend scnn_backend_avx2 = {
     .name = "avx2",
     .description = "AVX2+FMA register-blocked implicit-GEMM kernels, one thread",
     .available = scnn_avx2_cpu_ok,
-    .conv2d_workspace = avx2_conv2d_workspace,
-    SCNN_AVX2_OPS,
+    SCNN_ISA_OPS,
 };

@@ -187,45 +187,56 @@ void scnn_avx2_pfor_serial(long items, long grain, scnn_avx2_body body, void *ct
 /* True when this CPU has AVX2 and FMA (checked at run time); else *why_not says so. */
 bool scnn_avx2_cpu_ok(const char **why_not);
 
-size_t scnn_avx2_conv2d_workspace_for(const scnn_conv2d *d, int slots);
-void scnn_avx2_conv2d_forward_with(scnn_avx2_pfor pf, const scnn_conv2d *d, const float *x,
-                                   const float *w, const float *b, float *y, void *ws);
-void scnn_avx2_conv2d_backward_data_with(scnn_avx2_pfor pf, const scnn_conv2d *d,
-                                         const float *dy, const float *w, float *dx, void *ws);
-void scnn_avx2_conv2d_backward_filter_with(scnn_avx2_pfor pf, const scnn_conv2d *d,
-                                           const float *x, const float *dy, float *dw, float *db,
-                                           void *ws);
+/* The ops over a pfor, declared once for each ISA that defines them: P is the ISA's prefix
+ * (scnn_avx2 below; scnn_avx512 in kernels/avx512/avx512_conv.h and avx512_kernels.h), so these
+ * declare P_conv2d_workspace_for, P_conv2d_forward_with, ..., P_dropout_mask_with; the bodies
+ * are in the ISA's files and kernels/isa_drivers.inc, and kernels/isa_ops.inc turns them into a
+ * backend table over any pfor. The convolutions are apart: avx512_conv.h declares them for files
+ * without the AVX-512 flags. */
+#define SCNN_ISA_DECLARE_CONV(P)                                                                  \
+    size_t P##_conv2d_workspace_for(const scnn_conv2d *d, int slots);                           \
+    void P##_conv2d_forward_with(scnn_avx2_pfor pf, const scnn_conv2d *d, const float *x,       \
+                                 const float *w, const float *b, float *y, void *ws);           \
+    void P##_conv2d_backward_data_with(scnn_avx2_pfor pf, const scnn_conv2d *d,                 \
+                                       const float *dy, const float *w, float *dx, void *ws);   \
+    void P##_conv2d_backward_filter_with(scnn_avx2_pfor pf, const scnn_conv2d *d,               \
+                                         const float *x, const float *dy, float *dw, float *db, \
+                                         void *ws)
+
 /* mc_rows: GEMM rows per item, 0 for all of them; any value gives the same result. */
-void scnn_avx2_gemm_with(scnn_avx2_pfor pf, int mc_rows, bool ta, bool tb, int m, int n, int kk,
-                         float alpha, const float *a, int lda, const float *b, int ldb,
-                         float beta, float *c, int ldc);
-void scnn_avx2_bias_act_with(scnn_avx2_pfor pf, int rows, int cols, float *y, const float *bias,
-                             bool relu);
-void scnn_avx2_bias_grad_with(scnn_avx2_pfor pf, int rows, int cols, const float *dy,
-                              float *db);
-void scnn_avx2_relu_backward_with(scnn_avx2_pfor pf, size_t count, const float *y, float *dy);
-void scnn_avx2_mul_with(scnn_avx2_pfor pf, size_t count, const float *x, const float *mask,
-                        float *y);
-void scnn_avx2_maxpool_forward_with(scnn_avx2_pfor pf, int n, int h, int w, int c,
-                                    const float *x, float *y, uint8_t *idx);
-void scnn_avx2_maxpool_backward_with(scnn_avx2_pfor pf, int n, int h, int w, int c,
-                                     const float *dy, const uint8_t *idx, float *dx);
-void scnn_avx2_batchnorm_forward_train_with(scnn_avx2_pfor pf, int m, int c, const float *x,
-                                            const float *gamma, const float *beta, float eps,
-                                            float momentum, bool unbiased_var, float *y,
-                                            float *mean, float *invstd, float *run_mean,
-                                            float *run_var);
-void scnn_avx2_batchnorm_forward_infer_with(scnn_avx2_pfor pf, int m, int c, const float *x,
-                                            const float *gamma, const float *beta,
-                                            const float *run_mean, const float *run_var,
-                                            float eps, float *y);
-void scnn_avx2_batchnorm_backward_with(scnn_avx2_pfor pf, int m, int c, const float *x,
-                                       const float *dy, const float *gamma, const float *mean,
-                                       const float *invstd, float *dx, float *dgamma,
-                                       float *dbeta);
-void scnn_avx2_adam_with(scnn_avx2_pfor pf, size_t count, float *p, const float *g, float *m,
-                         float *v, float lr_t, float b1, float b2, float eps);
-void scnn_avx2_dropout_mask_with(scnn_avx2_pfor pf, size_t count, float p, uint64_t key,
-                                 float *mask);
+#define SCNN_ISA_DECLARE_OPS(P)                                                                   \
+    void P##_gemm_with(scnn_avx2_pfor pf, int mc_rows, bool ta, bool tb, int m, int n, int kk,  \
+                       float alpha, const float *a, int lda, const float *b, int ldb,           \
+                       float beta, float *c, int ldc);                                          \
+    void P##_bias_act_with(scnn_avx2_pfor pf, int rows, int cols, float *y, const float *bias,  \
+                           bool relu);                                                          \
+    void P##_bias_grad_with(scnn_avx2_pfor pf, int rows, int cols, const float *dy, float *db); \
+    void P##_relu_backward_with(scnn_avx2_pfor pf, size_t count, const float *y, float *dy);    \
+    void P##_mul_with(scnn_avx2_pfor pf, size_t count, const float *x, const float *mask,       \
+                      float *y);                                                                \
+    void P##_maxpool_forward_with(scnn_avx2_pfor pf, int n, int h, int w, int c,                \
+                                  const float *x, float *y, uint8_t *idx);                      \
+    void P##_maxpool_backward_with(scnn_avx2_pfor pf, int n, int h, int w, int c,               \
+                                   const float *dy, const uint8_t *idx, float *dx);             \
+    void P##_batchnorm_forward_train_with(scnn_avx2_pfor pf, int m, int c, const float *x,      \
+                                          const float *gamma, const float *beta, float eps,     \
+                                          float momentum, bool unbiased_var, float *y,          \
+                                          float *mean, float *invstd, float *run_mean,          \
+                                          float *run_var);                                      \
+    void P##_batchnorm_forward_infer_with(scnn_avx2_pfor pf, int m, int c, const float *x,      \
+                                          const float *gamma, const float *beta,                \
+                                          const float *run_mean, const float *run_var,          \
+                                          float eps, float *y);                                 \
+    void P##_batchnorm_backward_with(scnn_avx2_pfor pf, int m, int c, const float *x,           \
+                                     const float *dy, const float *gamma, const float *mean,    \
+                                     const float *invstd, float *dx, float *dgamma,             \
+                                     float *dbeta);                                             \
+    void P##_adam_with(scnn_avx2_pfor pf, size_t count, float *p, const float *g, float *m,     \
+                       float *v, float lr_t, float b1, float b2, float eps);                    \
+    void P##_dropout_mask_with(scnn_avx2_pfor pf, size_t count, float p, uint64_t key,          \
+                               float *mask)
+
+SCNN_ISA_DECLARE_CONV(scnn_avx2);
+SCNN_ISA_DECLARE_OPS(scnn_avx2);
 
 #endif

@@ -18,20 +18,17 @@ bool scnn_avx512_cpu_ok(const char **why_not)
         "this CPU (or OS) lacks AVX-512 F/DQ/BW/VL", "AVX-512 hidden by SCNN_HIDE_ISA", why_not);
 }
 
-static size_t avx512_conv2d_workspace(const scnn_conv2d *d)
-{
-    return scnn_avx512_conv2d_workspace_for(d, 1);
-}
-
+#define OPS_ISA scnn_avx512
+#define OPS_FUSED 1
 #define PF scnn_avx2_pfor_serial
 #define GEMM_MC(m, n) 0
-#include "kernels/avx512/avx512_ops.inc"
+#define OPS_SLOTS 1
+#include "kernels/isa_ops.inc"
 
 const scnn_backend scnn_backend_avx512 = {
     .name = "avx512",
     .description = "AVX-512 kernels (6x64 convolution and 12x32 GEMM tiles, masked tails), one "
                    "thread",
     .available = scnn_avx512_cpu_ok,
-    .conv2d_workspace = avx512_conv2d_workspace,
-    SCNN_AVX512_OPS,
+    SCNN_ISA_OPS,
 };

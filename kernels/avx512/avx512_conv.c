@@ -748,28 +748,3 @@ void scnn_avx512_conv2d_backward_filter_with(scnn_avx2_pfor pf, const scnn_conv2
     pf(BWF_CHUNKS, 1, bwf_body, &c);
     pf(sum_items(d), 4, sum_body, &c);
 }
-
-/* ---- one thread -------------------------------------------------------------------------------- */
-
-size_t scnn_avx512_conv2d_workspace(const scnn_conv2d *d)
-{
-    return scnn_avx512_conv2d_workspace_for(d, 1);
-}
-
-void scnn_avx512_conv2d_forward(const scnn_conv2d *d, const float *x, const float *w,
-                                const float *b, float *y, void *ws)
-{
-    scnn_avx512_conv2d_forward_with(scnn_avx2_pfor_serial, d, x, w, b, y, ws);
-}
-
-void scnn_avx512_conv2d_backward_data(const scnn_conv2d *d, const float *dy, const float *w,
-                                      float *dx, void *ws)
-{
-    scnn_avx512_conv2d_backward_data_with(scnn_avx2_pfor_serial, d, dy, w, dx, ws);
-}
-
-void scnn_avx512_conv2d_backward_filter(const scnn_conv2d *d, const float *x, const float *dy,
-                                        float *dw, float *db, void *ws)
-{
-    scnn_avx512_conv2d_backward_filter_with(scnn_avx2_pfor_serial, d, x, dy, dw, db, ws);
-}

@@ -35,40 +35,10 @@ bool scnn_avx512_cpu_ok(const char **why_not);
  * (kernels/avx512/avx512_probe.c; declared in kernels/isa.h too, for the registry). */
 void scnn_avx512_fma_probe(double *zmm_gflops, double *ymm_gflops);
 
-/* mc_rows: GEMM rows per item, 0 for all of them; any value gives the same result. */
-void scnn_avx512_gemm_with(scnn_avx2_pfor pf, int mc_rows, bool ta, bool tb, int m, int n,
-                           int kk, float alpha, const float *a, int lda, const float *b, int ldb,
-                           float beta, float *c, int ldc);
-void scnn_avx512_bias_act_with(scnn_avx2_pfor pf, int rows, int cols, float *y,
-                               const float *bias, bool relu);
-void scnn_avx512_bias_grad_with(scnn_avx2_pfor pf, int rows, int cols, const float *dy,
-                                float *db);
-void scnn_avx512_relu_backward_with(scnn_avx2_pfor pf, size_t count, const float *y, float *dy);
-void scnn_avx512_mul_with(scnn_avx2_pfor pf, size_t count, const float *x, const float *mask,
-                          float *y);
-void scnn_avx512_maxpool_forward_with(scnn_avx2_pfor pf, int n, int h, int w, int c,
-                                      const float *x, float *y, uint8_t *idx);
-void scnn_avx512_maxpool_backward_with(scnn_avx2_pfor pf, int n, int h, int w, int c,
-                                       const float *dy, const uint8_t *idx, float *dx);
-void scnn_avx512_batchnorm_forward_train_with(scnn_avx2_pfor pf, int m, int c, const float *x,
-                                              const float *gamma, const float *beta, float eps,
-                                              float momentum, bool unbiased_var, float *y,
-                                              float *mean, float *invstd, float *run_mean,
-                                              float *run_var);
-void scnn_avx512_batchnorm_forward_infer_with(scnn_avx2_pfor pf, int m, int c, const float *x,
-                                              const float *gamma, const float *beta,
-                                              const float *run_mean, const float *run_var,
-                                              float eps, float *y);
-void scnn_avx512_batchnorm_backward_with(scnn_avx2_pfor pf, int m, int c, const float *x,
-                                         const float *dy, const float *gamma, const float *mean,
-                                         const float *invstd, float *dx, float *dgamma,
-                                         float *dbeta);
+SCNN_ISA_DECLARE_OPS(scnn_avx512); /* (kernels/avx2/avx2_kernels.h) */
+/* and what only AVX-512 has: */
 float scnn_avx512_softmax_xent_with(scnn_avx2_pfor pf, int n, int classes, const float *logits,
                                     const uint8_t *labels, float *probs, float *dlogits);
-void scnn_avx512_adam_with(scnn_avx2_pfor pf, size_t count, float *p, const float *g, float *m,
-                           float *v, float lr_t, float b1, float b2, float eps);
-void scnn_avx512_dropout_mask_with(scnn_avx2_pfor pf, size_t count, float p, uint64_t key,
-                                   float *mask);
 /* The fused entries of the table (include/backend.h: pool_dropout_forward/backward). */
 void scnn_avx512_pool_dropout_forward_with(scnn_avx2_pfor pf, int n, int h, int w, int c,
                                            const float *x, float p, uint64_t key, float *pooled,

@@ -6,14 +6,12 @@
 #include "kernels/avx512/avx512_kernels.h"
 #include "kernels/omp/omp_pfor.h"
 
-static size_t omp512_conv2d_workspace(const scnn_conv2d *d)
-{
-    return scnn_avx512_conv2d_workspace_for(d, scnn_omp_slots());
-}
-
+#define OPS_ISA scnn_avx512
+#define OPS_FUSED 1
 #define PF scnn_omp_pfor
 #define GEMM_MC(m, n) scnn_omp_gemm_mc(m, n, SCNN_AVX512_NC)
-#include "kernels/avx512/avx512_ops.inc"
+#define OPS_SLOTS scnn_omp_slots()
+#include "kernels/isa_ops.inc"
 
 const scnn_backend scnn_backend_omp512 = {
     .name = "omp512",
@@ -21,6 +19,5 @@ const scnn_backend scnn_backend_omp512 = {
                    "count",
     .available = scnn_avx512_cpu_ok, /* OpenMP itself is compiled in, or this file is not */
     .threads = scnn_omp_nthreads,
-    .conv2d_workspace = omp512_conv2d_workspace,
-    SCNN_AVX512_OPS,
+    SCNN_ISA_OPS,
 };

@@ -5,21 +5,17 @@
 #include "kernels/avx2/avx2_kernels.h"
 #include "kernels/omp/omp_pfor.h"
 
-static size_t omp_conv2d_workspace(const scnn_conv2d *d)
-{
-    return scnn_avx2_conv2d_workspace_for(d, scnn_omp_slots());
-}
-
+#define OPS_ISA scnn_avx2
+#define OPS_FUSED 0
 #define PF scnn_omp_pfor
-
 #define GEMM_MC(m, n) scnn_omp_gemm_mc(m, n, SCNN_AVX2_NC)
-#include "kernels/avx2/avx2_ops.inc"
+#define OPS_SLOTS scnn_omp_slots()
+#include "kernels/isa_ops.inc"
 
 const scnn_backend scnn_backend_omp = {
     .name = "omp",
     .description = "the avx2 kernels tiled over OpenMP threads, bitwise independent of the count",
     .available = scnn_avx2_cpu_ok, /* OpenMP itself is compiled in, or this file is not */
     .threads = scnn_omp_nthreads,
-    .conv2d_workspace = omp_conv2d_workspace,
-    SCNN_AVX2_OPS,
+    SCNN_ISA_OPS,
 };
