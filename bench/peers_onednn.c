@@ -185,52 +185,41 @@ peer_conv *peer_onednn_conv_create(const scnn_conv2d *d, enum bench_dir dir, int
     TRY(dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl));
     snprintf(p->impl, sizeof p->impl, "%s", impl);
 
-#define MD(q) dnnl_primitive_desc_query_md(pd, q, 0)
+    /* The primitive's arguments in each direction: oneDNN's name, the query (and index) of its
+     * memory descriptor, our buffer in our layout (NULL: an output, fetched back in this order:
+     * out, then out2). */
+    typedef struct conv_arg {
+        int arg;
+        dnnl_query_t q;
+        int qi;
+        const float *in;
+        const dnnl_memory_desc_t *user;
+    } conv_arg;
+    const conv_arg fwd_args[] = {{DNNL_ARG_SRC, dnnl_query_src_md, 0, x, &src_u},
+                                 {DNNL_ARG_WEIGHTS, dnnl_query_weights_md, 0, w, &wei_u},
+                                 {DNNL_ARG_BIAS, dnnl_query_weights_md, 1, b, &bia_u},
+                                 {DNNL_ARG_DST, dnnl_query_dst_md, 0, NULL, &dst_u}};
+    const conv_arg bwd_d_args[] = {{DNNL_ARG_DIFF_DST, dnnl_query_diff_dst_md, 0, dy, &dst_u},
+                                   {DNNL_ARG_WEIGHTS, dnnl_query_weights_md, 0, w, &wei_u},
+                                   {DNNL_ARG_DIFF_SRC, dnnl_query_diff_src_md, 0, NULL, &src_u}};
+    const conv_arg bwd_w_args[] = {
+        {DNNL_ARG_SRC, dnnl_query_src_md, 0, x, &src_u},
+        {DNNL_ARG_DIFF_DST, dnnl_query_diff_dst_md, 0, dy, &dst_u},
+        {DNNL_ARG_DIFF_WEIGHTS, dnnl_query_diff_weights_md, 0, NULL, &wei_u},
+        {DNNL_ARG_DIFF_BIAS, dnnl_query_diff_weights_md, 1, NULL, &bia_u}};
+    const conv_arg *args = dir == BENCH_FWD ? fwd_args : dir == BENCH_BWD_D ? bwd_d_args
+                                                                             : bwd_w_args;
+    const int nargs = dir == BENCH_BWD_D ? 3 : 4;
     dnnl_memory_t m;
-    switch (dir) {
-    case BENCH_FWD:
-        if (!(m = input_mem(p, &src_u, x, MD(dnnl_query_src_md), err, errlen)))
+    for (int i = 0; i < nargs; i++) {
+        const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, args[i].q, args[i].qi);
+        m = args[i].in ? input_mem(p, args[i].user, args[i].in, md, err, errlen)
+                       : output_mem(p, args[i].user, md, err, errlen);
+        if (!m)
             goto fail;
-        add_arg(p, DNNL_ARG_SRC, m);
-        if (!(m = input_mem(p, &wei_u, w, MD(dnnl_query_weights_md), err, errlen)))
-            goto fail;
-        add_arg(p, DNNL_ARG_WEIGHTS, m);
-        if (!(m = input_mem(p, &bia_u, b, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 1),
-                            err, errlen)))
-            goto fail;
-        add_arg(p, DNNL_ARG_BIAS, m);
-        if (!(m = output_mem(p, &dst_u, MD(dnnl_query_dst_md), err, errlen)))
-            goto fail;
-        add_arg(p, DNNL_ARG_DST, m);
-        break;
-    case BENCH_BWD_D:
-        if (!(m = input_mem(p, &dst_u, dy, MD(dnnl_query_diff_dst_md), err, errlen)))
-            goto fail;
-        add_arg(p, DNNL_ARG_DIFF_DST, m);
-        if (!(m = input_mem(p, &wei_u, w, MD(dnnl_query_weights_md), err, errlen)))
-            goto fail;
-        add_arg(p, DNNL_ARG_WEIGHTS, m);
-        if (!(m = output_mem(p, &src_u, MD(dnnl_query_diff_src_md), err, errlen)))
-            goto fail;
-        add_arg(p, DNNL_ARG_DIFF_SRC, m);
-        break;
-    case BENCH_BWD_W:
-        if (!(m = input_mem(p, &src_u, x, MD(dnnl_query_src_md), err, errlen)))
-            goto fail;
-        add_arg(p, DNNL_ARG_SRC, m);
-        if (!(m = input_mem(p, &dst_u, dy, MD(dnnl_query_diff_dst_md), err, errlen)))
-            goto fail;
-        add_arg(p, DNNL_ARG_DIFF_DST, m);
-        if (!(m = output_mem(p, &wei_u, MD(dnnl_query_diff_weights_md), err, errlen)))
-            goto fail;
-        add_arg(p, DNNL_ARG_DIFF_WEIGHTS, m);
-        if (!(m = output_mem(p, &bia_u,
-                             dnnl_primitive_desc_query_md(pd, dnnl_query_diff_weights_md, 1), err,
-                             errlen)))
-            goto fail;
-        add_arg(p, DNNL_ARG_DIFF_BIAS, m);
-        break;
+        add_arg(p, args[i].arg, m);
     }
+#define MD(q) dnnl_primitive_desc_query_md(pd, q, 0)
     const dnnl_memory_desc_t *sp = MD(dnnl_query_scratchpad_md);
 #undef MD
     if (sp && dnnl_memory_desc_get_size(sp) > 0) {

@@ -6,21 +6,32 @@
 #include "core/core.h"
 #include "tools/cli.h"
 
+/* The commands, in the order the help lists them. */
+static const struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *what;
+} commands[] = {
+    {"summary", cmd_summary, "the model's layers and parameter counts"},
+    {"train", cmd_train, "train on a seeded split, keep the best checkpoint, evaluate on test"},
+    {"eval", cmd_eval, "evaluate a checkpoint or an ensemble: loss, accuracy, confusion, F1"},
+    {"extract", cmd_extract, "write the IDX images as the seed's PNG folder layout"},
+    {"predict", cmd_predict, "classify your own PNG images (default: the shipped models)"},
+    {"export", cmd_export, "a checkpoint as a weights-only checkpoint, for shipping"},
+    {"report", cmd_report, "report.md and plots of a training run (curves, confusion, examples)"},
+    {"backends", cmd_backends, "the kernel backends and whether they can run here"},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
 static void main_help(void)
 {
     printf("usage: %s <command> [options]\n\n"
            "SCNN trains and benchmarks the seed's simple CNN for Fashion-MNIST in C.\n\n"
-           "commands:\n"
-           "  summary    the model's layers and parameter counts\n"
-           "  train      train on a seeded split, keep the best checkpoint, evaluate on test\n"
-           "  eval       evaluate a checkpoint or an ensemble: loss, accuracy, confusion, F1\n"
-           "  extract    write the IDX images as the seed's PNG folder layout\n"
-           "  predict    classify your own PNG images (default: the shipped models)\n"
-           "  export     a checkpoint as a weights-only checkpoint, for shipping\n"
-           "  report     report.md and plots of a training run (curves, confusion, examples)\n"
-           "  backends   the kernel backends and whether they can run here\n\n"
-           "'%s <command> --help' describes each. SCNN_BACKEND selects the kernels.\n",
-           prog, prog);
+           "commands:\n",
+           prog);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        printf("  %-10s %s\n", commands[i].name, commands[i].what);
+    printf("\n'%s <command> --help' describes each. SCNN_BACKEND selects the kernels.\n", prog);
 }
 
 int main(int argc, char **argv)
@@ -38,24 +49,12 @@ int main(int argc, char **argv)
         printf("scnn %s (revision %s)\n", scnn_version(), scnn_git_rev());
         return 0;
     }
-    if (strcmp(cmd, "summary") == 0)
-        return cmd_summary(argc - 1, argv + 1);
-    if (strcmp(cmd, "train") == 0)
-        return cmd_train(argc - 1, argv + 1);
-    if (strcmp(cmd, "eval") == 0)
-        return cmd_eval(argc - 1, argv + 1);
-    if (strcmp(cmd, "backends") == 0)
-        return cmd_backends(argc - 1, argv + 1);
-    if (strcmp(cmd, "extract") == 0)
-        return cmd_extract(argc - 1, argv + 1);
-    if (strcmp(cmd, "predict") == 0)
-        return cmd_predict(argc - 1, argv + 1);
-    if (strcmp(cmd, "report") == 0)
-        return cmd_report(argc - 1, argv + 1);
-    if (strcmp(cmd, "export") == 0)
-        return cmd_export(argc - 1, argv + 1);
-    fprintf(stderr, "%s: unknown command '%s' (commands: summary, train, eval, backends, "
-                    "extract, predict, report, export; see '%s --help')\n",
-            prog, cmd, prog);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(cmd, commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "%s: unknown command '%s' (commands:", prog, cmd);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(stderr, "%s %s", i ? "," : "", commands[i].name);
+    fprintf(stderr, "; see '%s --help')\n", prog);
     return EXIT_USAGE;
 }
