@@ -466,6 +466,35 @@ void scnn_model_pass_head_back(scnn_model *m, int i0, int n, float *const *g)
     prof_mark(m, "bwd dense_2");
 }
 
+/* The backward of conv block b (0: conv2d, 1: conv2d_1; each conv + ReLU, max-pool, dropout)
+ * over images [o, o + n): da, the gradient of the block's output, -> the conv's weight and bias
+ * gradients (g[]) and dx, the gradient of the conv's input. */
+static void conv_block_backward(scnn_model *m, int b, size_t o, int n, const float *da,
+                                float *dx, float *const *g)
+{
+    static const char *const phase[2][3] = {
+        {"bwd max_pooling2d", "bwd conv2d filter", "bwd conv2d data"},
+        {"bwd max_pooling2d_1", "bwd conv2d_1 filter", "bwd conv2d_1 data"}};
+    const scnn_backend *be = &m->be;
+    const bool drop = m->dropped;
+    const scnn_layer *L = &scnn_layers[b ? SCNN_L_CONV2 : SCNN_L_CONV1];
+    const size_t conv = b ? SZ(CONV2) : SZ(CONV1), pool = b ? SZ(POOL2) : SZ(POOL1);
+    const int w = b ? P_CONV2_W : P_CONV1_W, bias = b ? P_CONV2_B : P_CONV1_B;
+    scnn_conv2d *d = b ? &m->conv2 : &m->conv1;
+    /* the conv's input: the first block's batch norm output, or the first block's output */
+    const float *x = b ? (drop ? m->a1 : m->p1) + o * SZ(POOL1) : m->y0 + o * SZ(BN0);
+    float *dy = (b ? m->dy2 : m->dy1) + o * conv;
+    pool_dropout_backward(be, n, L->h, L->w, L->c, da, drop, (b ? m->mask2 : m->mask1) + o * pool,
+                          (b ? m->dp2 : m->dp1) + o * pool, (b ? m->idx2 : m->idx1) + o * pool,
+                          (b ? m->p2 : m->p1) + o * pool, (b ? m->y2 : m->y1) + o * conv, dy);
+    prof_mark(m, phase[b][0]);
+    d->n = n;
+    be->conv2d_backward_filter(d, x, dy, g[w], g[bias], m->ws);
+    prof_mark(m, phase[b][1]);
+    be->conv2d_backward_data(d, dy, m->params[w].w, dx, m->ws);
+    prof_mark(m, phase[b][2]);
+}
+
 void scnn_model_pass_features_back(scnn_model *m, int i0, int n, float *const *g)
 {
     const scnn_backend *be = &m->be;
@@ -501,36 +530,9 @@ void scnn_model_pass_features_back(scnn_model *m, int i0, int n, float *const *g
     be->gemm(false, true, n, flat, d1, 1.0f, dh1, d1, P[P_D1_W].w, d1, 0.0f, da2, flat);
     prof_mark(m, "bwd dense");
     prof_mark(m, "bwd dropout_1"); /* (in the next mark) */
-
-    /* conv2d_1: y2 = relu(conv(a1, W) + b), then max-pool */
-    float *dy2 = m->dy2 + o * SZ(CONV2);
-    pool_dropout_backward(be, n, LY(CONV2).h, LY(CONV2).w, LY(CONV2).c, da2, drop,
-                          m->mask2 + o * SZ(DROP2), m->dp2 + o * SZ(POOL2),
-                          m->idx2 + o * SZ(POOL2), m->p2 + o * SZ(POOL2), m->y2 + o * SZ(CONV2),
-                          dy2);
-    prof_mark(m, "bwd max_pooling2d_1");
-    const float *a1 = (drop ? m->a1 : m->p1) + o * SZ(POOL1);
-    float *da1 = m->da1 + o * SZ(DROP1);
-    m->conv2.n = n;
-    be->conv2d_backward_filter(&m->conv2, a1, dy2, g[P_CONV2_W], g[P_CONV2_B], m->ws);
-    prof_mark(m, "bwd conv2d_1 filter");
-    be->conv2d_backward_data(&m->conv2, dy2, P[P_CONV2_W].w, da1, m->ws);
-    prof_mark(m, "bwd conv2d_1 data");
+    conv_block_backward(m, 1, o, n, da2, m->da1 + o * SZ(DROP1), g);
     prof_mark(m, "bwd dropout"); /* (in the next mark) */
-
-    /* conv2d: y1 = relu(conv(y0, W) + b), then max-pool */
-    float *dy1 = m->dy1 + o * SZ(CONV1);
-    pool_dropout_backward(be, n, LY(CONV1).h, LY(CONV1).w, LY(CONV1).c, da1, drop,
-                          m->mask1 + o * SZ(DROP1), m->dp1 + o * SZ(POOL1),
-                          m->idx1 + o * SZ(POOL1), m->p1 + o * SZ(POOL1), m->y1 + o * SZ(CONV1),
-                          dy1);
-    prof_mark(m, "bwd max_pooling2d");
-    m->conv1.n = n;
-    const float *y0 = m->y0 + o * SZ(BN0);
-    be->conv2d_backward_filter(&m->conv1, y0, dy1, g[P_CONV1_W], g[P_CONV1_B], m->ws);
-    prof_mark(m, "bwd conv2d filter");
-    be->conv2d_backward_data(&m->conv1, dy1, P[P_CONV1_W].w, m->dy0 + o * SZ(BN0), m->ws);
-    prof_mark(m, "bwd conv2d data");
+    conv_block_backward(m, 0, o, n, m->da1 + o * SZ(DROP1), m->dy0 + o * SZ(BN0), g);
 }
 
 scnn_model_bn scnn_model_batchnorm(scnn_model *m, int which)

@@ -142,6 +142,26 @@ static void col2im_band(const scnn_conv2d *d, const float *col, size_t r0, size_
     }
 }
 
+/* What the three directions work with: the patch matrix's shape, its bands, and the workspace
+ * cut into the band of patches (col) and the packed GEMM operand (packed). */
+typedef struct bands {
+    size_t kd, rows, nb_max; /* patch columns, patch rows, rows per band */
+    int k;
+    float *col, *packed;
+} bands;
+
+static bands bands_of(const scnn_conv2d *d, void *ws)
+{
+    return (bands){.kd = patch_cols(d), .rows = out_rows(d), .nb_max = band_rows(d), .k = d->k,
+                   .col = ws, .packed = (float *)ws + band_floats(d)};
+}
+
+/* The rows of the band that starts at row r0. */
+static size_t band_len(const bands *B, size_t r0)
+{
+    return B->rows - r0 < B->nb_max ? B->rows - r0 : B->nb_max;
+}
+
 /* x [n,h,w,c], w [kh,kw,c,k], b [k] -> y [n,p,q,k] = (relu?)(patches * w + b), band by band */
 static void conv2d_forward__im2col(const scnn_conv2d *d, const float *x, const float *w,
                                    const float *b, float *y, void *ws)
@@ -150,21 +170,18 @@ static void conv2d_forward__im2col(const scnn_conv2d *d, const float *x, const f
         scnn_backend_naive.conv2d_forward(d, x, w, b, y, ws);
         return;
     }
-    const size_t kd = patch_cols(d), rows = out_rows(d), nb_max = band_rows(d);
-    const int k = d->k;
-    const size_t npad = im2col_round_up((size_t)k, IM2COL_NR);
-    float *col = ws, *wp = col + band_floats(d);
+    const bands B = bands_of(d, ws);
+    const size_t kd = B.kd, npad = im2col_round_up((size_t)B.k, IM2COL_NR);
     const im2col_epilogue epi = {b, d->relu};
-    scnn_im2col_pack_b((int)kd, k, w, k, 1, wp);
-    for (size_t r0 = 0; r0 < rows; r0 += nb_max) {
-        const size_t nb = rows - r0 < nb_max ? rows - r0 : nb_max;
-        float *yb = y + r0 * k;
-        im2col_band(d, x, r0, nb, col);
+    scnn_im2col_pack_b((int)kd, B.k, w, B.k, 1, B.packed);
+    for (size_t r0 = 0; r0 < B.rows; r0 += B.nb_max) {
+        const size_t nb = band_len(&B, r0);
+        im2col_band(d, x, r0, nb, B.col);
         for (size_t l0 = 0; l0 < kd; l0 += IM2COL_KC) {
             const int kc = (int)(kd - l0 < IM2COL_KC ? kd - l0 : IM2COL_KC);
-            scnn_im2col_gemm_kblock((int)nb, k, kc, 1.0f, col + l0, (ptrdiff_t)kd, 1,
-                                    wp + l0 * npad, l0 == 0 ? 0.0f : 1.0f,
-                                    l0 + kc == kd ? &epi : NULL, yb, k);
+            scnn_im2col_gemm_kblock((int)nb, B.k, kc, 1.0f, B.col + l0, (ptrdiff_t)kd, 1,
+                                    B.packed + l0 * npad, l0 == 0 ? 0.0f : 1.0f,
+                                    l0 + kc == kd ? &epi : NULL, y + r0 * B.k, B.k);
         }
     }
 }
@@ -177,21 +194,20 @@ static void conv2d_backward_data__im2col(const scnn_conv2d *d, const float *dy, 
         scnn_backend_naive.conv2d_backward_data(d, dy, w, dx, ws);
         return;
     }
-    const size_t kd = patch_cols(d), rows = out_rows(d), nb_max = band_rows(d);
-    const int k = d->k;
-    const size_t kdpad = im2col_round_up(kd, IM2COL_NR);
-    float *col = ws, *wp = col + band_floats(d);
+    const bands B = bands_of(d, ws);
+    const int k = B.k;
+    const size_t kdpad = im2col_round_up(B.kd, IM2COL_NR);
     memset(dx, 0, sizeof *dx * (size_t)d->n * d->h * d->w * d->c);
-    scnn_im2col_pack_b(k, (int)kd, w, 1, k, wp); /* w^T: element (kk, t) = w[t*k + kk] */
-    for (size_t r0 = 0; r0 < rows; r0 += nb_max) {
-        const size_t nb = rows - r0 < nb_max ? rows - r0 : nb_max;
+    scnn_im2col_pack_b(k, (int)B.kd, w, 1, k, B.packed); /* w^T: element (kk, t) = w[t*k + kk] */
+    for (size_t r0 = 0; r0 < B.rows; r0 += B.nb_max) {
+        const size_t nb = band_len(&B, r0);
         for (int l0 = 0; l0 < k; l0 += IM2COL_KC) {
             const int kc = k - l0 < IM2COL_KC ? k - l0 : IM2COL_KC;
-            scnn_im2col_gemm_kblock((int)nb, (int)kd, kc, 1.0f, dy + r0 * k + l0, k, 1,
-                                    wp + (size_t)l0 * kdpad, l0 == 0 ? 0.0f : 1.0f, NULL, col,
-                                    (int)kd);
+            scnn_im2col_gemm_kblock((int)nb, (int)B.kd, kc, 1.0f, dy + r0 * k + l0, k, 1,
+                                    B.packed + (size_t)l0 * kdpad, l0 == 0 ? 0.0f : 1.0f, NULL,
+                                    B.col, (int)B.kd);
         }
-        col2im_band(d, col, r0, nb, dx);
+        col2im_band(d, B.col, r0, nb, dx);
     }
 }
 
@@ -204,20 +220,21 @@ static void conv2d_backward_filter__im2col(const scnn_conv2d *d, const float *x,
         scnn_backend_naive.conv2d_backward_filter(d, x, dy, dw, db, ws);
         return;
     }
-    const size_t kd = patch_cols(d), rows = out_rows(d), nb_max = band_rows(d);
-    const int k = d->k;
+    const bands B = bands_of(d, ws);
+    const size_t kd = B.kd, rows = B.rows;
+    const int k = B.k;
     const size_t npad = im2col_round_up((size_t)k, IM2COL_NR);
-    float *col = ws, *dyp = col + band_floats(d);
     if (rows == 0)
         memset(dw, 0, sizeof *dw * kd * k);
-    for (size_t r0 = 0; r0 < rows; r0 += nb_max) {
-        const size_t nb = rows - r0 < nb_max ? rows - r0 : nb_max;
-        im2col_band(d, x, r0, nb, col);
-        scnn_im2col_pack_b((int)nb, k, dy + r0 * k, k, 1, dyp);
+    for (size_t r0 = 0; r0 < rows; r0 += B.nb_max) {
+        const size_t nb = band_len(&B, r0);
+        im2col_band(d, x, r0, nb, B.col);
+        scnn_im2col_pack_b((int)nb, k, dy + r0 * k, k, 1, B.packed); /* a band of dy */
         for (size_t l0 = 0; l0 < nb; l0 += IM2COL_KC) {
             const int kc = (int)(nb - l0 < IM2COL_KC ? nb - l0 : IM2COL_KC);
-            scnn_im2col_gemm_kblock((int)kd, k, kc, 1.0f, col + l0 * kd, 1, (ptrdiff_t)kd,
-                                    dyp + l0 * npad, r0 == 0 && l0 == 0 ? 0.0f : 1.0f, NULL, dw, k);
+            scnn_im2col_gemm_kblock((int)kd, k, kc, 1.0f, B.col + l0 * kd, 1, (ptrdiff_t)kd,
+                                    B.packed + l0 * npad, r0 == 0 && l0 == 0 ? 0.0f : 1.0f, NULL,
+                                    dw, k);
         }
     }
     if (!db)
