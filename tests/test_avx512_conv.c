@@ -1,7 +1,8 @@
 /* The avx512 convolutions split over threads: for every way of cutting their items into 1, 2, 3,
  * 5 or 16 contiguous ranges (run in reverse order, each on its own workspace slot, as OpenMP
  * threads would), forward, backward-data and backward-filter (dw and db) must give the bits of
- * the one-thread kernels; so must the omp512 backend at 1 and 2 OpenMP threads. Shapes: the
+ * the one-thread kernels; so must the omp512 backend at 1 and 2 OpenMP threads, and the
+ * correlations with their taps walked in blocks of any size (or none). Shapes: the
  * model's two layers (batch 1 and 20), and awkward ones (odd sizes, channels not multiples of
  * 16, more than 64 output channels, one input or output channel, batches that leave chunks of
  * backward-filter empty or uneven). Parity with naive is test_backends.c's (every backend). */
@@ -128,6 +129,21 @@ static void test_thread_independence(void **state)
             outs o;
             outs_new(d, &o);
             run_with(pfor_ranges, ranges, d, x, w, b, dy, &o);
+            same(who, shape, d, &o, &ref);
+            outs_free(&o);
+        }
+        /* The blocks of taps of forward and backward-data (none, L1-sized, one tap), whichever
+         * the L1d size picks by default: the same bits. */
+        static const size_t blocks[] = {SIZE_MAX, 32 * 1024, 1};
+        for (size_t t = 0; t < sizeof blocks / sizeof blocks[0]; t++) {
+            char who[48];
+            snprintf(who, sizeof who, "blocks of %zu bytes", blocks[t]);
+            scnn_avx512_conv_force_block(blocks[t]);
+            ranges = 3;
+            outs o;
+            outs_new(d, &o);
+            run_with(pfor_ranges, ranges, d, x, w, b, dy, &o);
+            scnn_avx512_conv_force_block(0);
             same(who, shape, d, &o, &ref);
             outs_free(&o);
         }

@@ -18,6 +18,7 @@
 
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -237,6 +238,7 @@ typedef struct corr {
     const float *bias; /* [k] or NULL */
     bool relu;
     bool stream; /* non-temporal stores of y (see corr_stream) */
+    size_t block; /* bytes of B per block of taps, 0: all taps (see corr_block) */
     float *y;
 } corr;
 
@@ -286,10 +288,34 @@ INLINE void pf_some(pf_cursor *pc, int n)
         _mm_prefetch(pc->p, _MM_HINT_T1);
 }
 
-/* Taps per block of a class's walks: B rows of about BLOCK_BYTES, which stay in L1 while the
- * class's tiles walk them (conv2: 2 taps, 32 KB, instead of streaming all 256 KB from L2 for
- * every tile); the partial sums go through y, which the group keeps in L2. */
+/* Taps per block of a class's walks: B rows of about f->block bytes, which stay in L1 while the
+ * class's tiles walk them, the partial sums going through y (which the group keeps in L2); 0:
+ * all taps in one walk. It pays where L1 has room beside the block: on the Intel kind (48 KB
+ * L1d) 32 KB blocks (conv2: 2 taps, instead of streaming all 256 KB of B from L2 for every tile)
+ * were chosen in A/B rounds. Where L1d is smaller they cost more than they save: on the Zen 4
+ * kind (32 KB L1d, 1 MB L2), conv2 forward against oneDNN at 1 thread (scnn_bench_ops, 2 x 5
+ * paired rounds) went 0.90-0.92x with 32 KB blocks, 0.94-0.98x with 64, 0.99x with 128 and
+ * 1.02x with none (backward-data 0.96x -> 1.00-1.04x; 2 threads: forward 0.90-0.96x -> 0.98x).
+ * So blocks are used only with an L1d of BLOCK_MIN_L1 or more (sysconf; the Zen 5 kind's is
+ * 48 KB too, not measured). The bits are the same either way: a partial sum stored and loaded
+ * again continues the same chain. */
 #define BLOCK_BYTES (32 * 1024)
+#define BLOCK_MIN_L1 (48 * 1024)
+
+static size_t block_forced; /* scnn_avx512_conv_force_block (tests); 0: the rule above */
+
+void scnn_avx512_conv_force_block(size_t bytes)
+{
+    block_forced = bytes;
+}
+
+static size_t corr_block(void)
+{
+    if (block_forced)
+        return block_forced == SIZE_MAX ? 0 : block_forced;
+    const long l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE);
+    return l1 >= BLOCK_MIN_L1 ? BLOCK_BYTES : 0;
+}
 
 static void gather_class(const corr *f, int img0, int nimg, scnn_tap_run yr, scnn_tap_run xr,
                          pf_cursor *pc)
@@ -299,7 +325,7 @@ static void gather_class(const corr *f, int img0, int nimg, scnn_tap_run yr, scn
     const long cnt = (long)yr.count * xr.count * nimg;
     const size_t kdim = (size_t)f->kh * f->kw * c;
     const bool none = ni == 0 || nj == 0; /* no taps: bias alone */
-    long tb = BLOCK_BYTES / ((long)c * PW * (long)sizeof(float));
+    long tb = f->block ? (long)(f->block / ((size_t)c * PW * sizeof(float))) : (long)kdim;
     tb = tb < 1 ? 1 : tb;
     /* a block: kernel rows [ib, ib+rb) x columns [jb, jb+jw) of the class's rectangle */
     const int jw = none ? 1 : tb >= nj ? nj : (int)tb;
@@ -567,7 +593,7 @@ void scnn_avx512_conv2d_forward_with(scnn_avx2_pfor pf, const scnn_conv2d *d, co
     conv_ctx c = {.f = {.x = x, .n = d->n, .h = d->h, .w = d->w, .c = d->c, .pt = d->pad_top,
                         .pl = d->pad_left, .p = d->p, .q = d->q, .k = d->k, .kh = d->kh,
                         .kw = d->kw, .dot = d->k == 1, .bp = ws, .bias = b, .relu = d->relu,
-                        .y = y}};
+                        .block = corr_block(), .y = y}};
     c.f.stream = corr_stream(&c.f);
     pack_b(ws, taps * d->c, taps, d->k, w, false, d);
     pf(corr_items(&c.f), 1, corr_body, &c);
@@ -580,7 +606,7 @@ void scnn_avx512_conv2d_backward_data_with(scnn_avx2_pfor pf, const scnn_conv2d 
     conv_ctx c = {.f = {.x = dy, .n = d->n, .h = d->p, .w = d->q, .c = d->k,
                         .pt = d->kh - 1 - d->pad_top, .pl = d->kw - 1 - d->pad_left, .p = d->h,
                         .q = d->w, .k = d->c, .kh = d->kh, .kw = d->kw, .dot = d->c == 1,
-                        .bp = ws, .y = dx}};
+                        .bp = ws, .block = corr_block(), .y = dx}};
     pack_b(ws, taps * d->k, taps, d->c, w, true, d);
     pf(corr_items(&c.f), 1, corr_body, &c);
 }

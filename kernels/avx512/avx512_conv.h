@@ -16,6 +16,10 @@
  * it) and the three directions over a pfor (kernels/avx2/avx2_kernels.h). */
 SCNN_ISA_DECLARE_CONV(scnn_avx512);
 
+/* Tests: the correlations' blocks of taps (avx512_conv.c, corr_block) forced to `bytes` of B,
+ * SIZE_MAX: none (all taps in one walk), 0: the rule by the L1d size again. */
+void scnn_avx512_conv_force_block(size_t bytes);
+
 /* True when this CPU has AVX-512 F, DQ, BW and VL (and AVX2/FMA); else *why_not says why
  * (kernels/avx512/avx512_backend.c; also declared in avx512_kernels.h). */
 bool scnn_avx512_cpu_ok(const char **why_not);
