@@ -499,7 +499,6 @@ static bool fwd_needs_pad(const scnn_conv2d *d)
 }
 
 #define BWF_CHUNKS 16
-#define BWF_BAND_BYTES (16 * 1024) /* dy per band: stays in L1 across the walks */
 #define SUM_BLOCK 1024             /* elements per item of the partials' sum */
 
 static long bwf_kdim(const scnn_conv2d *d)
@@ -613,10 +612,24 @@ void scnn_avx512_conv2d_backward_data_with(scnn_avx2_pfor pf, const scnn_conv2d 
 
 /* ---- backward-filter ---------------------------------------------------------------------------- */
 
-/* Output rows per band: equal bands of about BWF_BAND_BYTES of dy. */
+/* dy per band, read by every walk of the band (one per MR rows of dw and panel) from L1. A walk
+ * has a fixed cost (its 24 accumulators loaded from and stored to the partial dw), so the more
+ * walks a band has, the longer they had better be: 32 KB bands where dw has BWF_LONG_KDIM rows
+ * or more (conv2: 1024 rows, 171 walks a band), 16 KB below (conv1: 16 rows, 3 walks, which
+ * loses when the band, and the next one prefetched beside it, no longer fit L1). On the Zen 4
+ * kind (32 KB L1d), avx512 against oneDNN at 1 thread, paired rounds with training paused:
+ * conv2 0.88-0.92x with 16 KB bands, 0.94-0.96x with 24, 0.98x with 32, 0.98-1.00x with whole
+ * images (31 KB); conv1 0.82-0.88x with 16 KB, 0.74-0.85x with 32 KB, 0.72x with 64 KB. The
+ * bits do not depend on the band (each dw element is one chain over the pixels in order). */
+#define BWF_BAND_BYTES (16 * 1024)
+#define BWF_LONG_BAND_BYTES (32 * 1024)
+#define BWF_LONG_KDIM 256
+
+/* Output rows per band: equal bands of about that many bytes of dy. */
 static int bwf_band_rows(const scnn_conv2d *d)
 {
-    return scnn_band_rows(d->p, (long)d->q * d->k * (long)sizeof(float), BWF_BAND_BYTES);
+    const long bytes = bwf_kdim(d) >= BWF_LONG_KDIM ? BWF_LONG_BAND_BYTES : BWF_BAND_BYTES;
+    return scnn_band_rows(d->p, (long)d->q * d->k * (long)sizeof(float), bytes);
 }
 
 /* dbacc [panels*PW] += the sum of npix dy pixels [npix][k] */
