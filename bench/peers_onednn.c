@@ -186,35 +186,41 @@ peer_conv *peer_onednn_conv_create(const scnn_conv2d *d, enum bench_dir dir, int
     snprintf(p->impl, sizeof p->impl, "%s", impl);
 
     /* The primitive's arguments in each direction: oneDNN's name, the query (and index) of its
-     * memory descriptor, our buffer in our layout (NULL: an output, fetched back in this order:
-     * out, then out2). */
+     * memory descriptor, whether it is an output (fetched back in this order: out, then out2),
+     * our buffer for an input, and our layout. */
     typedef struct conv_arg {
         int arg;
         dnnl_query_t q;
         int qi;
+        bool out;
         const float *in;
         const dnnl_memory_desc_t *user;
     } conv_arg;
-    const conv_arg fwd_args[] = {{DNNL_ARG_SRC, dnnl_query_src_md, 0, x, &src_u},
-                                 {DNNL_ARG_WEIGHTS, dnnl_query_weights_md, 0, w, &wei_u},
-                                 {DNNL_ARG_BIAS, dnnl_query_weights_md, 1, b, &bia_u},
-                                 {DNNL_ARG_DST, dnnl_query_dst_md, 0, NULL, &dst_u}};
-    const conv_arg bwd_d_args[] = {{DNNL_ARG_DIFF_DST, dnnl_query_diff_dst_md, 0, dy, &dst_u},
-                                   {DNNL_ARG_WEIGHTS, dnnl_query_weights_md, 0, w, &wei_u},
-                                   {DNNL_ARG_DIFF_SRC, dnnl_query_diff_src_md, 0, NULL, &src_u}};
+    const conv_arg fwd_args[] = {{DNNL_ARG_SRC, dnnl_query_src_md, 0, false, x, &src_u},
+                                 {DNNL_ARG_WEIGHTS, dnnl_query_weights_md, 0, false, w, &wei_u},
+                                 {DNNL_ARG_BIAS, dnnl_query_weights_md, 1, false, b, &bia_u},
+                                 {DNNL_ARG_DST, dnnl_query_dst_md, 0, true, NULL, &dst_u}};
+    const conv_arg bwd_d_args[] = {
+        {DNNL_ARG_DIFF_DST, dnnl_query_diff_dst_md, 0, false, dy, &dst_u},
+        {DNNL_ARG_WEIGHTS, dnnl_query_weights_md, 0, false, w, &wei_u},
+        {DNNL_ARG_DIFF_SRC, dnnl_query_diff_src_md, 0, true, NULL, &src_u}};
     const conv_arg bwd_w_args[] = {
-        {DNNL_ARG_SRC, dnnl_query_src_md, 0, x, &src_u},
-        {DNNL_ARG_DIFF_DST, dnnl_query_diff_dst_md, 0, dy, &dst_u},
-        {DNNL_ARG_DIFF_WEIGHTS, dnnl_query_diff_weights_md, 0, NULL, &wei_u},
-        {DNNL_ARG_DIFF_BIAS, dnnl_query_diff_weights_md, 1, NULL, &bia_u}};
+        {DNNL_ARG_SRC, dnnl_query_src_md, 0, false, x, &src_u},
+        {DNNL_ARG_DIFF_DST, dnnl_query_diff_dst_md, 0, false, dy, &dst_u},
+        {DNNL_ARG_DIFF_WEIGHTS, dnnl_query_diff_weights_md, 0, true, NULL, &wei_u},
+        {DNNL_ARG_DIFF_BIAS, dnnl_query_diff_weights_md, 1, true, NULL, &bia_u}};
+#define N_ARGS(t) ((int)(sizeof t / sizeof t[0]))
     const conv_arg *args = dir == BENCH_FWD ? fwd_args : dir == BENCH_BWD_D ? bwd_d_args
                                                                              : bwd_w_args;
-    const int nargs = dir == BENCH_BWD_D ? 3 : 4;
+    const int nargs = dir == BENCH_FWD     ? N_ARGS(fwd_args)
+                      : dir == BENCH_BWD_D ? N_ARGS(bwd_d_args)
+                                           : N_ARGS(bwd_w_args);
+#undef N_ARGS
     dnnl_memory_t m;
     for (int i = 0; i < nargs; i++) {
         const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, args[i].q, args[i].qi);
-        m = args[i].in ? input_mem(p, args[i].user, args[i].in, md, err, errlen)
-                       : output_mem(p, args[i].user, md, err, errlen);
+        m = args[i].out ? output_mem(p, args[i].user, md, err, errlen)
+                        : input_mem(p, args[i].user, args[i].in, md, err, errlen);
         if (!m)
             goto fail;
         add_arg(p, args[i].arg, m);

@@ -296,8 +296,8 @@ INLINE void pf_some(pf_cursor *pc, int n)
  * kind (32 KB L1d, 1 MB L2), conv2 forward against oneDNN at 1 thread (scnn_bench_ops, 2 x 5
  * paired rounds) went 0.90-0.92x with 32 KB blocks, 0.94-0.98x with 64, 0.99x with 128 and
  * 1.02x with none (backward-data 0.96x -> 1.00-1.04x; 2 threads: forward 0.90-0.96x -> 0.98x).
- * So blocks are used only with an L1d of BLOCK_MIN_L1 or more (sysconf; the Zen 5 kind's is
- * 48 KB too, not measured). The bits are the same either way: a partial sum stored and loaded
+ * So blocks are used only with an L1d of BLOCK_MIN_L1 or more (sysconf, cached by glibc; an
+ * unknown size, 0 or -1, counts as small; the Zen 5 kind's is 48 KB too, not measured). The bits are the same either way: a partial sum stored and loaded
  * again continues the same chain. */
 #define BLOCK_BYTES (32 * 1024)
 #define BLOCK_MIN_L1 (48 * 1024)
