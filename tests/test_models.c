@@ -47,10 +47,12 @@ static bool find_root(void)
            S_ISDIR(sb.st_mode);
 }
 
-/* The data sets models/ has folders for, as scnn predict would look them up. */
-static const char *const datasets[] = {"fashion_mnist", "mnist"};
+/* The folders of models/: per data set the clean protocol's models (models/<dataset>, what scnn
+ * predict loads by default) and the seed protocol's (models/<dataset>-seed). */
+static const char *const datasets[] = {"fashion_mnist", "mnist", "fashion_mnist-seed",
+                                       "mnist-seed"};
 
-/* Every checkpoint of models/<dataset>/ for each data set, as scnn predict would load them. */
+/* Every checkpoint of each of those folders that exists, as scnn predict would load them. */
 static int list_shipped(char *paths[MAX_ENTRIES])
 {
     int total = 0;
